@@ -1,0 +1,1 @@
+"""The one alert queue every domain writes to, with live push (SSE, webhooks, NATS)."""

@@ -1,0 +1,1 @@
+"""HTTP adapter: ``create_app(settings)`` assembles platform and domain routers."""

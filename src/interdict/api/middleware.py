@@ -1,0 +1,117 @@
+"""Pure ASGI middleware: request body limit and Prometheus metrics.
+
+Pure ASGI rather than Starlette's BaseHTTPMiddleware keeps per-request overhead low, which the
+API throughput target depends on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def _json_error(status: int, code: str, detail: str, field: str = "body") -> tuple[int, bytes]:
+    body = {"error": {"code": code, "detail": detail,
+                      "errors": [{"field": field, "reason": detail}]}}
+    return status, json.dumps(body).encode()
+
+
+class BodyLimit:
+    """Refuse bodies larger than ``max_bytes`` with 413, whether declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        limit = self.max_bytes
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                await self._reply(send, *_json_error(400, "bad_request",
+                                                     "Content-Length is not a number",
+                                                     "Content-Length"))
+                return
+            if too_big:
+                await self._reply(send, *_json_error(
+                    413, "payload_too_large", f"request body exceeds {limit} bytes"))
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge()
+            return message
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reply(send, *_json_error(
+                    413, "payload_too_large", f"request body exceeds {limit} bytes"))
+
+    @staticmethod
+    async def _reply(send: Send, status: int, body: bytes) -> None:
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class Metrics:
+    """Count requests and time them per route template (not per raw path: bounded labels)."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter("interdict_http_requests", "HTTP requests",
+                                ["method", "route", "status"], registry=registry)
+        self.latency = Histogram("interdict_http_request_duration_seconds",
+                                 "HTTP request latency", ["method", "route"], registry=registry,
+                                 buckets=(.002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 10))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route: Any = scope.get("route")
+            name = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            self.requests.labels(method, name, str(status[0])).inc()
+            self.latency.labels(method, name).observe(time.perf_counter() - start)

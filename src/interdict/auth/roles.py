@@ -1,0 +1,54 @@
+"""Roles and what each may do.
+
+Roles are the ones DESIGN.md names. Permissions are an explicit table rather than checks
+scattered through the code, so that a supervisor can read in one place who may do what.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(str, enum.Enum):
+    admin = "admin"
+    supervisor = "supervisor"
+    analyst = "analyst"
+    targeter = "targeter"
+    precursor_officer = "precursor_officer"
+    liaison = "liaison"
+    lab = "lab"
+    #: Staff of a chemical company submitting its own records; never sees alerts.
+    operator = "operator"
+
+
+class Permission(str, enum.Enum):
+    alerts_read = "alerts:read"
+    alerts_work = "alerts:work"  # triage, assign, comment, close
+    alerts_create = "alerts:create"
+    audit_read = "audit:read"
+    users_manage = "users:manage"
+    webhooks_manage = "webhooks:manage"
+    share_records = "records:share"
+
+
+_OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.supervisor: frozenset(
+        _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records}
+    ),
+    Role.analyst: frozenset(_OFFICERS | {Permission.share_records}),
+    Role.targeter: frozenset(_OFFICERS),
+    Role.precursor_officer: frozenset(_OFFICERS),
+    Role.liaison: frozenset(_OFFICERS | {Permission.share_records}),
+    Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create}),
+    Role.operator: frozenset(),
+}
+
+
+def permissions_for(roles: frozenset[Role] | set[Role]) -> frozenset[Permission]:
+    perms: set[Permission] = set()
+    for role in roles:
+        perms |= ROLE_PERMISSIONS[role]
+    return frozenset(perms)

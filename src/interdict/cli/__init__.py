@@ -1,0 +1,1 @@
+"""Command-line adapter: ``interdict`` and its command groups."""

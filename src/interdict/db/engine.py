@@ -1,0 +1,82 @@
+"""Engine construction: the one place that knows how each database must be configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from interdict.errors import ConfigurationError
+
+
+@dataclass
+class Database:
+    """An engine and its session factory, owned by the app or CLI context that made it."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, emit BEGIN (see _on_begin).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front (BEGIN IMMEDIATE): a deferred transaction that
+        # read first and writes later fails with SQLITE_BUSY when another writer committed in
+        # between, instead of waiting. Read-only units keep plain BEGIN so readers never queue.
+        if conn.get_execution_options().get("interdict_readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_database(url: str, *, echo: bool = False) -> Database:
+    """Create the engine for ``url`` with the settings Interdict relies on."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            kwargs["poolclass"] = StaticPool
+        else:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = 10
+        kwargs["max_overflow"] = 20
+        # Bound every statement so a runaway query cannot hold a connection forever.
+        kwargs["connect_args"] = {"options": "-c statement_timeout=60000"}
+    else:
+        raise ConfigurationError(
+            f"unsupported database {backend!r}: use sqlite:/// or postgresql://"
+        )
+    engine = create_engine(parsed, **kwargs)
+    if backend == "sqlite":
+        _configure_sqlite(engine)
+    return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))

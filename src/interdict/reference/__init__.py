@@ -1,0 +1,1 @@
+"""Reference data files (schedules, lists, codes): loaded, validated, versioned, checksummed."""
