@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -11,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from interdict.auth import service as auth
 from interdict.auth.actor import Actor
-from interdict.auth.models import WebSession
 from interdict.config import Settings
 from interdict.db.engine import Database
 from interdict.db.session import unit_of_work
@@ -50,18 +50,27 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _web_session(request: Request) -> WebSession | None:
+@dataclass(frozen=True)
+class BrowserSession:
+    csrf_token: str
+    actor: Actor
+
+
+def _web_session(request: Request) -> BrowserSession | None:
     """The browser session behind the cookie, cached on the request."""
     if hasattr(request.state, "web_session"):
-        cached: WebSession | None = request.state.web_session
+        cached: BrowserSession | None = request.state.web_session
         return cached
     secret = request.cookies.get(SESSION_COOKIE)
-    web = None
+    found = None
     if secret:
         with unit_of_work(get_db(request), readonly=True) as session:
             web = auth.session_from_cookie(session, secret=secret)
-    request.state.web_session = web
-    return web
+            if web is not None:
+                found = BrowserSession(web.csrf_token, auth.actor_for_user(
+                    web.user, client=client_address(request)))
+    request.state.web_session = found
+    return found
 
 
 def optional_actor(request: Request) -> Actor | None:
@@ -87,7 +96,7 @@ def optional_actor(request: Request) -> Actor | None:
         if web is not None:
             if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
                 check_csrf(request, request.headers.get(CSRF_HEADER, ""))
-            actor = auth.actor_for_user(web.user, client=client_address(request))
+            actor = web.actor
     request.state.actor = actor
     return actor
 

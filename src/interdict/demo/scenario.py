@@ -158,7 +158,10 @@ def _step_alerts(ctx: DemoContext) -> None:
                     and Role.operator.value not in u.roles]
         actor = ctx.actors[officers[0].username]
         count = {"NL-CUSTOMS": 34, "NL-POLICE": 16, "BE-PRECURSORS": 14}.get(code, 6)
-        for i in range(count):
+        # Oldest first, so that alert numbers rise with time as they would in real use.
+        times = sorted(ctx.now - dt.timedelta(days=ctx.rng.uniform(0, 29.5))
+                       for _ in range(count))
+        for i, created in enumerate(times):
             tpl = ctx.rng.choice(templates)
             vals = _values(ctx.rng)
             severity = ctx.rng.choices(list(Severity), weights=[3, 4, 3, 1])[0]
@@ -172,10 +175,11 @@ def _step_alerts(ctx: DemoContext) -> None:
                 severity=severity, score=score, reasons=reasons,
                 subjects=[SubjectRef(type="demo.reference", id=vals["n"], label=vals["imp"])],
                 dedup_key=f"demo-{code}-{i}"))
-            created = ctx.now - dt.timedelta(days=ctx.rng.uniform(0, 29.5))
             row = ctx.session.get(Alert, alert.id)
             assert row is not None
             row.created_at = row.updated_at = created
+            for step in row.history:
+                step.created_at = created
             roll = ctx.rng.random()
             if roll < 0.55 or not actor.can(Permission.alerts_work):
                 pass
@@ -192,6 +196,18 @@ def _step_alerts(ctx: DemoContext) -> None:
                              data=AlertClose(outcome=outcome, note="Demo outcome."))
             n += 1
     ctx.summary["alerts"] = n
+    # The police unit shares its seizure-link alerts with customs: sharing is explicit,
+    # audited as a disclosure and carries a handling code.
+    police = ctx.actors["supervisor@nl-police"]
+    shared = ctx.session.scalars(select(Alert).where(
+        Alert.agency_id == ctx.agencies["NL-POLICE"].id, Alert.source == "seizures")
+        .order_by(Alert.id).limit(4)).all()
+    for alert_row in shared:
+        auth.share_record(ctx.session, actor=police, resource_type="alert",
+                          resource_id=alert_row.id, recipient=ctx.agencies["NL-CUSTOMS"],
+                          handling_code="H0",
+                          justification="Joint operation on tablet imports via Rotterdam")
+    ctx.summary["shared alerts"] = len(shared)
 
 
 register_step("platform.agencies_and_users", _step_agencies_and_users, order=0)
