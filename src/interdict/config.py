@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(True, description="Mark session cookies Secure.")
     session_hours: int = Field(12, description="Lifetime of a browser session.")
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted.")
+    password_time_cost: int = Field(3, ge=1, description="Argon2id passes per hash.")
+    password_memory_kib: int = Field(65536, ge=1024, description="Argon2id memory per hash.")
+    password_parallelism: int = Field(4, ge=1, description="Argon2id lanes per hash.")
     login_max_failures: int = Field(5, description="Failed logins before throttling.")
     login_window_seconds: int = Field(900, description="Window for counting failed logins.")
     webhook_timeout_seconds: float = Field(5.0, description="Timeout per webhook delivery.")
@@ -66,6 +69,13 @@ class Settings(BaseSettings):
         if self.mode == Mode.production and len(self.secret_key) < 32:
             raise ValueError("INTERDICT_SECRET_KEY must be at least 32 characters")
         return self
+
+    def apply_password_cost(self) -> None:
+        """Hash new passwords with this configuration's Argon2id cost."""
+        from interdict.auth.passwords import configure
+
+        configure(time_cost=self.password_time_cost, memory_kib=self.password_memory_kib,
+                  parallelism=self.password_parallelism)
 
     @property
     def effective_database_url(self) -> str:

@@ -50,6 +50,7 @@ TAGS = [
 def create_app(settings: Settings | None = None, *, start_workers: bool = True) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(json_logs=settings.log_json)
+    settings.apply_password_cost()
     db = make_database(settings.effective_database_url)
     registry = CollectorRegistry()
 

@@ -46,31 +46,32 @@ class BodyLimit:
                 await self._reply(send, *_json_error(
                     413, "payload_too_large", f"request body exceeds {limit} bytes"))
                 return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
+        else:
+            # No declared length (chunked upload): read up to the limit before the app runs,
+            # so an oversized body is refused with 413 instead of failing mid-parse.
+            messages: list[Message] = []
+            received = 0
+            while True:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge()
-            return message
+                    await self._reply(send, *_json_error(
+                        413, "payload_too_large", f"request body exceeds {limit} bytes"))
+                    return
+                if not message.get("more_body", False):
+                    break
 
-        started = False
+            async def replay() -> Message:
+                if messages:
+                    return messages.pop(0)
+                return await receive()
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reply(send, *_json_error(
-                    413, "payload_too_large", f"request body exceeds {limit} bytes"))
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
 
     @staticmethod
     async def _reply(send: Send, status: int, body: bytes) -> None:
@@ -78,10 +79,6 @@ class BodyLimit:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class Metrics:

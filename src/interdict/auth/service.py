@@ -14,7 +14,7 @@ from interdict.audit import service as audit
 from interdict.audit.events import AuditAction
 from interdict.auth.actor import Actor
 from interdict.auth.models import Agency, ApiToken, LoginAttempt, RecordShare, User, WebSession
-from interdict.auth.passwords import hash_password, verify_password
+from interdict.auth.passwords import hash_password, needs_rehash, verify_password
 from interdict.auth.roles import Permission, Role
 from interdict.auth.schemas import AgencyCreate, AgencyKind, TokenCreate, UserCreate
 from interdict.db.base import utcnow
@@ -160,6 +160,8 @@ def login(session: Session, *, username: str, password: str, client: str, sessio
         session.flush()
         raise NotAuthenticated("wrong username or password")
     session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     secret = secrets.token_urlsafe(32)
     web = WebSession(user_id=user.id, token_hash=_sha256(secret),
                      csrf_token=secrets.token_urlsafe(32),

@@ -51,8 +51,9 @@ def serve(obj: CliContext, host: str | None, port: int | None, no_demo: bool) ->
     click.echo(f"Interdict {settings.mode.value} mode, database "
                f"{obj.db.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Web UI and API on http://{host}:{port}  (API docs: /api/docs)")
+    # Live streams (SSE) never end on their own: give them a few seconds, then stop.
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                proxy_headers=False)
+                proxy_headers=False, timeout_graceful_shutdown=5)
 
 
 def _print_logins(result: scenario.DemoResult) -> None:

@@ -48,6 +48,7 @@ def cli(ctx: click.Context, agency: str | None, json_output: bool) -> None:
         for e in exc.errors():
             err(f"  INTERDICT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}")
         sys.exit(78)
+    settings.apply_password_cost()
     obj = CliContext(settings=settings, agency_code=agency, json_output=json_output)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
