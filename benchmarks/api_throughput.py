@@ -39,6 +39,7 @@ USER = "targeter@nl-customs"
 LIST_PATH = "/api/v1/alerts?limit=20"
 SUMMARY_PATH = "/api/v1/alerts/summary"
 CONCURRENCY = 16
+WARMUP_CONCURRENCY = 2
 
 #: The product's published targets for API reads on the embedded database.
 TARGET_RPS = 1000.0
@@ -95,16 +96,27 @@ def _check(url: str, headers: dict[str, str]) -> None:
         raise RuntimeError(f"GET {url} returned no items; the demo did not load")
 
 
-def _measure(generator: LoadGenerator, url: str, headers: dict[str, str], limits: Limits,
-             workdir: Path) -> LoadResult:
-    _check(url, headers)
-    generator.run(Job(url=url, headers=headers, concurrency=CONCURRENCY,
-                      max_requests=limits.warmup_requests,
-                      max_seconds=limits.warmup_seconds), workdir)
-    result = generator.run(Job(url=url, headers=headers, concurrency=CONCURRENCY,
-                               max_requests=limits.max_requests,
-                               max_seconds=limits.max_seconds), workdir)
-    _log(f"{url}: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
+def _measure(generator: LoadGenerator, path: str, headers: dict[str, str], limits: Limits,
+             workdir: Path, data_dir: Path | None) -> LoadResult:
+    """Serve a fresh server, check the endpoint, warm it up, then load it.
+
+    Each endpoint gets a server of its own so a stall in one measurement (a server that
+    is still stuck when its load ends) cannot leak into the next. The warm-up uses few
+    connections: it is there to import lazily loaded code and open database connections,
+    and a cold-start pile-up is not what the steady-state figures are about.
+    """
+    log = workdir / f"server-{'baseline' if data_dir is None else 'interdict'}.log"
+    ready = _serve.BASELINE_PATH if data_dir is None else "/healthz"
+    with _serve.served(log=log, data_dir=data_dir, ready_path=ready) as base:
+        url = base + path
+        _check(url, headers)
+        generator.run(Job(url=url, headers=headers, concurrency=WARMUP_CONCURRENCY,
+                          max_requests=limits.warmup_requests,
+                          max_seconds=limits.warmup_seconds), workdir)
+        result = generator.run(Job(url=url, headers=headers, concurrency=CONCURRENCY,
+                                   max_requests=limits.max_requests,
+                                   max_seconds=limits.max_seconds), workdir)
+    _log(f"{path}: {result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms, "
          f"p99 {result.p99_ms:.1f} ms, {result.errors} errors, {result.responses} responses "
          f"in {result.seconds:.1f} s")
     return result
@@ -141,16 +153,10 @@ def run(*, quick: bool) -> list[Figure]:
         workdir = Path(tmp)
         data_dir = workdir / "data"
         _log("migrating and loading the demo into a new SQLite database")
-        token = prepare_database(data_dir)
-        bearer = {"Authorization": f"Bearer {token}"}
-
-        with _serve.served(log=workdir / "baseline.log",
-                           ready_path=_serve.BASELINE_PATH) as base:
-            baseline = _measure(generator, base + _serve.BASELINE_PATH, {}, limits, workdir)
-
-        with _serve.served(log=workdir / "interdict.log", data_dir=data_dir) as base:
-            listed = _measure(generator, base + LIST_PATH, bearer, limits, workdir)
-            summary = _measure(generator, base + SUMMARY_PATH, bearer, limits, workdir)
+        bearer = {"Authorization": f"Bearer {prepare_database(data_dir)}"}
+        baseline = _measure(generator, _serve.BASELINE_PATH, {}, limits, workdir, None)
+        listed = _measure(generator, LIST_PATH, bearer, limits, workdir, data_dir)
+        summary = _measure(generator, SUMMARY_PATH, bearer, limits, workdir, data_dir)
 
     return (_figures("alerts_list", f"GET {LIST_PATH}", listed, baseline, generator.name,
                      targets=True)

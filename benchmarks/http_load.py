@@ -42,19 +42,26 @@ class LoadError(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
-    """What to load: one URL with fixed headers, ``concurrency`` connections kept alive."""
+    """What to load: one URL with fixed headers, ``concurrency`` connections kept alive.
+
+    A response slower than ``timeout_seconds`` counts as an error and not as a latency:
+    a server that stalls must show as failing, not merely as a long tail (and a request
+    still stuck when the run ends would otherwise not be counted at all).
+    """
 
     url: str
     headers: dict[str, str]
     concurrency: int
     max_requests: int
     max_seconds: float
+    timeout_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.url.startswith(f"http://{LOOPBACK}:"):
             raise ValueError(f"benchmarks only load {LOOPBACK}, not {self.url}")
-        if self.concurrency < 1 or self.max_requests < 1 or self.max_seconds <= 0:
-            raise ValueError("concurrency, max_requests and max_seconds must be positive")
+        if min(self.concurrency, self.max_requests, self.max_seconds,
+               self.timeout_seconds) <= 0:
+            raise ValueError("concurrency, limits and timeout must be positive")
 
 
 @dataclass(frozen=True)
@@ -149,11 +156,12 @@ class WrkGenerator:
                                              result_marker=_WRK_RESULT))
         script.chmod(0o600)
         cmd = [self.executable, f"-t{threads}", f"-c{job.concurrency}",
-               f"-d{math.ceil(job.max_seconds)}s", "--timeout", "10s", "-s", str(script),
-               job.url]
+               f"-d{math.ceil(job.max_seconds)}s",
+               f"--timeout={math.ceil(job.timeout_seconds)}s", "-s", str(script), job.url]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL, text=True)
-        killer = threading.Timer(job.max_seconds + 30, proc.kill)  # wrk hung: give up
+        # Should wrk itself hang, give up on it rather than hang the benchmark.
+        killer = threading.Timer(job.max_seconds + job.timeout_seconds + 30, proc.kill)
         killer.start()
         stopped = 0
         result: dict[str, Any] | None = None
@@ -197,7 +205,8 @@ class HttpxGenerator:
     def run(self, job: Job, workdir: Path) -> LoadResult:
         proc = subprocess.run(
             [sys.executable, "-m", "benchmarks.http_load"], input=json.dumps(asdict(job)),
-            capture_output=True, text=True, timeout=job.max_seconds + 60, check=False,
+            capture_output=True, text=True, check=False,
+            timeout=job.max_seconds + job.timeout_seconds + 60,
             cwd=Path(__file__).resolve().parent.parent)
         if proc.returncode != 0:
             raise LoadError(f"httpx load generator exited {proc.returncode}: "
@@ -236,7 +245,7 @@ def _httpx_worker(job: Job) -> LoadResult:
         nonlocal ok, errors
         mine: list[float] = []
         good = bad = 0
-        with httpx.Client(headers=job.headers, timeout=10.0) as client:
+        with httpx.Client(headers=job.headers, timeout=job.timeout_seconds) as client:
             while take():
                 t0 = time.perf_counter()
                 try:

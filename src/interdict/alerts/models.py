@@ -103,3 +103,13 @@ class WebhookDelivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StreamCursor(Base):
+    """How far an outbound stream (e.g. NATS JetStream) has published the alerts table."""
+
+    __tablename__ = "alert_stream_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_alert_id: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from interdict import __version__
 from interdict.alerts import api as alerts_api
+from interdict.alerts.jetstream import JetStreamPublisher
 from interdict.alerts.webhooks import DeliveryWorker
 from interdict.api.errors import HANDLERS
 from interdict.api.middleware import BodyLimit, Metrics
@@ -56,7 +57,11 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = None
+        worker = publisher = None
+        if start_workers and settings.nats_url:
+            publisher = JetStreamPublisher(db, url=settings.nats_url,
+                                           subject_prefix=settings.nats_subject_prefix)
+            publisher.start()
         if start_workers:
             worker = DeliveryWorker(db, poll_seconds=settings.webhook_poll_seconds,
                                     timeout_seconds=settings.webhook_timeout_seconds,
@@ -68,6 +73,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         finally:
             if worker is not None:
                 worker.stop()
+            if publisher is not None:
+                publisher.stop()
             db.dispose()
 
     app = FastAPI(title="Interdict", version=__version__, description=DESCRIPTION,

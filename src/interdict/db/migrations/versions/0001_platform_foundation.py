@@ -2,7 +2,7 @@
 
 Revision ID: 0001_platform
 Revises: 
-Create Date: 2026-11-28 14:48:05.146260
+Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,12 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agencies')),
     sa.UniqueConstraint('code', name=op.f('uq_agencies_code'))
+    )
+    op.create_table('alert_stream_cursors',
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('last_alert_id', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_alert_stream_cursors'))
     )
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -283,5 +289,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_audit_events_action'))
 
     op.drop_table('audit_events')
+    op.drop_table('alert_stream_cursors')
     op.drop_table('agencies')
     # ### end Alembic commands ###
