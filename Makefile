@@ -47,8 +47,9 @@ test: install browser
 test-sqlite: install browser
 	INTERDICT_TEST_DATABASE_URL= $(VENV)/bin/pytest
 
-lint:
-	$(VENV)/bin/python -m compileall -q src
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src/interdict
 
 bench: install
 	$(VENV)/bin/python -m benchmarks.run

@@ -12,6 +12,7 @@ cost of what Interdict does per request.
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ def _measure(generator: LoadGenerator, path: str, headers: dict[str, str], limit
     connections: it is there to import lazily loaded code and open database connections,
     and a cold-start pile-up is not what the steady-state figures are about.
     """
-    log = workdir / f"server-{'baseline' if data_dir is None else 'interdict'}.log"
+    log = workdir / f"server{re.sub(r'[^a-z0-9]+', '-', path.split('?')[0])}.log"
     ready = _serve.BASELINE_PATH if data_dir is None else "/healthz"
     with _serve.served(log=log, data_dir=data_dir, ready_path=ready) as base:
         url = base + path
@@ -126,6 +127,7 @@ def _figures(prefix: str, endpoint: str, result: LoadResult, baseline: LoadResul
              generator: str, *, targets: bool) -> list[Figure]:
     params = {"endpoint": endpoint, "concurrency": CONCURRENCY,
               "responses": result.responses, "seconds": round(result.seconds, 2),
+              "request_timeout_s": Job.timeout_seconds,
               "database": "sqlite file (embedded default)", "server": "uvicorn, 1 process"}
 
     def figure(name: str, value: float, unit: str, better: Better, base: float | None,

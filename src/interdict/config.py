@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET = "interdict-development-secret-do-not-use-in-production"
 
 
-class Mode(str, enum.Enum):
+class Mode(enum.StrEnum):
     development = "development"
     production = "production"
     test = "test"

@@ -17,7 +17,6 @@ from interdict.alerts.schemas import (
     AlertRead,
     AlertTriage,
     Outcome,
-    Reason,
     Severity,
     WebhookCreate,
 )

@@ -39,7 +39,8 @@ def test_new_database_gets_one_default_agency(run):
 
 def test_agency_flag_needed_with_several_agencies(run):
     run("db", "upgrade")
-    r = run("agencies", "create", "NL-X", "--name", "Agency X", "--country", "NL", "--kind", "police")
+    r = run("agencies", "create", "NL-X", "--name", "Agency X", "--country", "NL",
+            "--kind", "police")
     assert r.exit_code == 0, r.output
     r = run("users", "list")
     assert r.exit_code == 2 and "--agency" in r.stderr

@@ -4,8 +4,9 @@ The alerts table is the source of truth. A cursor row records the last alert pub
 restart resumes where it stopped; each message carries ``Nats-Msg-Id: <alert id>`` so JetStream
 drops a duplicate if the process died between publishing and moving the cursor.
 
-Subjects: ``<prefix>.<agency code>.<source module>``, e.g. ``interdict.alerts.NL-CUSTOMS.targeting``,
-so a subscriber can take one agency's or one module's alerts.
+Subjects: ``<prefix>.<agency code>.<source module>``, e.g.
+``interdict.alerts.NL-CUSTOMS.targeting``, so a subscriber can take one agency's or one
+module's alerts.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     low = "low"
     medium = "medium"
     high = "high"
@@ -19,14 +19,14 @@ class Severity(str, enum.Enum):
 SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     new = "new"
     triaged = "triaged"
     assigned = "assigned"
     closed = "closed"
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     confirmed = "confirmed"
     false_positive = "false_positive"
     no_action = "no_action"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 
-class AuditAction(str, enum.Enum):
+class AuditAction(enum.StrEnum):
     login_succeeded = "login.succeeded"
     login_failed = "login.failed"
     login_throttled = "login.throttled"

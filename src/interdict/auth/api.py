@@ -9,9 +9,15 @@ from interdict.api.deps import ActorDep, ReadSession, WriteSession
 from interdict.auth import service
 from interdict.auth.models import User
 from interdict.auth.roles import Permission
+from interdict.auth.schemas import (
+    AgencyRead,
+    TokenCreate,
+    TokenIssued,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
 from interdict.errors import NotFound
-from interdict.auth.schemas import AgencyRead, TokenCreate, TokenIssued, TokenRead, UserCreate, \
-    UserRead
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"], responses=ERRORS)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     admin = "admin"
     supervisor = "supervisor"
     analyst = "analyst"
@@ -21,7 +21,7 @@ class Role(str, enum.Enum):
     operator = "operator"
 
 
-class Permission(str, enum.Enum):
+class Permission(enum.StrEnum):
     alerts_read = "alerts:read"
     alerts_work = "alerts:work"  # triage, assign, comment, close
     alerts_create = "alerts:create"

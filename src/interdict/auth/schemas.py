@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from interdict.auth.roles import Role
 
 
-class AgencyKind(str, enum.Enum):
+class AgencyKind(enum.StrEnum):
     customs = "customs"
     police = "police"
     precursor_authority = "precursor_authority"

@@ -18,8 +18,14 @@ from interdict.auth.passwords import hash_password, needs_rehash, verify_passwor
 from interdict.auth.roles import Permission, Role
 from interdict.auth.schemas import AgencyCreate, AgencyKind, TokenCreate, UserCreate
 from interdict.db.base import utcnow
-from interdict.errors import Conflict, FieldError, InvalidData, NotAuthenticated, NotFound, \
-    TooManyRequests
+from interdict.errors import (
+    Conflict,
+    FieldError,
+    InvalidData,
+    NotAuthenticated,
+    NotFound,
+    TooManyRequests,
+)
 
 TOKEN_PREFIX = "idt_"
 

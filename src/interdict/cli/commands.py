@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -13,14 +14,19 @@ from interdict.audit import service as audit
 from interdict.auth import service as auth
 from interdict.auth.models import User
 from interdict.auth.roles import Role
-from interdict.auth.schemas import AgencyCreate, AgencyKind, AgencyRead, TokenCreate, \
-    UserCreate, UserRead
+from interdict.auth.schemas import (
+    AgencyCreate,
+    AgencyKind,
+    AgencyRead,
+    TokenCreate,
+    UserCreate,
+    UserRead,
+)
 from interdict.cli.context import CliContext, err, pass_ctx
 from interdict.db import migrate
 from interdict.demo import scenario
 from interdict.errors import NotFound
 from interdict.reference.registry import Registry
-
 
 # --- serve ----------------------------------------------------------------------------------
 
@@ -273,11 +279,12 @@ def audit_list(obj: CliContext, limit: int) -> None:
     with obj.session(readonly=True) as session:
         actor = obj.system_actor(session)
         rows, _ = audit.list_events(session, agency=actor.agency_code, limit=limit)
-        data = [{"seq": r.seq, "at": r.occurred_at.isoformat(), "actor": r.actor,
-                 "action": r.action, "resource": f"{r.resource_type} {r.resource_id}".strip()}
-                for r in rows]
-    obj.emit(data, "\n".join(f"{d['seq']:>6} {d['at'][:19]} {d['actor']:<24} {d['action']:<18}"
-                             f" {d['resource']}" for d in data))
+        data: list[dict[str, Any]] = [
+            {"seq": r.seq, "at": r.occurred_at.isoformat(), "actor": r.actor,
+             "action": r.action, "resource": f"{r.resource_type} {r.resource_id}".strip()}
+            for r in rows]
+    obj.emit(data, "\n".join(f"{d['seq']:>6} {d['at'][:19]} {d['actor']:<24} "
+                             f"{d['action']:<18} {d['resource']}" for d in data))
 
 
 # --- reference ------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ class InterdictGroup(click.Group):
             sys.exit(exc.exit_code)
         except ValidationError as exc:
             err("error: invalid input")
-            for e in exc.errors():
-                err(f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
+            for detail in exc.errors():
+                err(f"  {'.'.join(str(p) for p in detail['loc'])}: {detail['msg']}")
             sys.exit(2)
 
 

@@ -85,8 +85,9 @@ class Registry:
             if base is None:
                 continue
             if not base.is_dir():
-                raise InvalidData(f"reference directory {base} does not exist",
-                                  errors=[FieldError("INTERDICT_REFERENCE_PATH", "not a directory")])
+                raise InvalidData(
+                    f"reference directory {base} does not exist",
+                    errors=[FieldError("INTERDICT_REFERENCE_PATH", "not a directory")])
             for path in sorted(base.rglob("*.yaml")):
                 name = path.relative_to(base).with_suffix("").as_posix()
                 found[name] = (path, overridden)
