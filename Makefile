@@ -6,7 +6,7 @@ TOOLS := .tools
 VENV := .venv
 VENDOR := src/interdict/web/static/vendor
 
-.PHONY: install run test test-sqlite test-postgres assets browser lint bench clean
+.PHONY: install run test test-sqlite assets browser lint bench clean
 
 $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)

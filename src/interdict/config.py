@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: a SQLite file in data_dir."
     )
-    secret_key: str = Field(DEVELOPMENT_SECRET, description="Signs sessions and demo data.")
+    secret_key: str = Field(
+        DEVELOPMENT_SECRET,
+        description="Server secret, reserved for signing; production refuses the default.")
     agency: str | None = Field(
         None, description="Agency code the CLI acts as; default: the only agency."
     )
@@ -41,6 +43,8 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `interdict serve` binds.")
     port: int = Field(8000, description="Port `interdict serve` binds.")
+    forwarded_allow_ips: str = Field(
+        "", description="Comma-separated proxy addresses whose X-Forwarded-For is trusted.")
     cookie_secure: bool = Field(True, description="Mark session cookies Secure.")
     session_hours: int = Field(12, description="Lifetime of a browser session.")
     max_body_bytes: int = Field(1_048_576, description="Largest request body accepted.")

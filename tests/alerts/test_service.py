@@ -15,6 +15,7 @@ from interdict.alerts.schemas import (
     AlertCreate,
     AlertFilter,
     AlertRead,
+    AlertShare,
     AlertTriage,
     Outcome,
     Severity,
@@ -96,22 +97,37 @@ def test_agency_scoping_and_sharing(world, db):
         items, total = service.list_alerts(s, actor=b_actor, filters=AlertFilter())
         assert total == 0 and items == []
         assert service.summary(s, actor=b_actor)["total"] == 0
+    share = AlertShare(agency="AG-B", handling_code="H2", justification="joint investigation")
     with unit_of_work(db) as s:
-        auth.share_record(s, actor=a_actor, resource_type="alert", resource_id=alert.id,
-                          recipient=world.agencies["B"], handling_code="H2",
-                          justification="joint investigation")
+        service.share(s, actor=a_actor, alert_id=alert.id, data=share)
+        service.share(s, actor=a_actor, alert_id=alert.id, data=share)  # idempotent
     with unit_of_work(db) as s:
         assert service.get_alert(s, actor=b_actor, alert_id=alert.id).id == alert.id
         _, total = service.list_alerts(s, actor=b_actor, filters=AlertFilter())
         assert total == 1
+        # Shared is read-only: the recipient cannot work it or pass it on.
+        with pytest.raises(Forbidden):
+            service.close(s, actor=b_actor, alert_id=alert.id,
+                          data=AlertClose(outcome=Outcome.no_action))
+        with pytest.raises(Forbidden):
+            service.share(s, actor=b_actor, alert_id=alert.id, data=AlertShare(
+                agency="AG-A", handling_code="H0", justification="passing it on"))
 
 
-def test_share_needs_justification(world, db):
-    with unit_of_work(db) as s, pytest.raises(InvalidData) as exc:
-        auth.share_record(s, actor=world.actor("analyst@a"), resource_type="alert",
-                          resource_id=1, recipient=world.agencies["B"], handling_code="H0",
-                          justification="  ")
-    assert exc.value.errors[0].field == "justification"
+def test_share_needs_justification_and_ownership(world, db):
+    actor = world.actor("analyst@a")
+    with unit_of_work(db) as s:
+        alert = service.raise_alert(s, actor=actor, data=_alert())
+        with pytest.raises(InvalidData) as exc:
+            auth.share_record(s, actor=actor, resource_type="alert", resource_id=alert.id,
+                              owner_agency_id=alert.agency_id, recipient=world.agencies["B"],
+                              handling_code="H0", justification="  ")
+        assert exc.value.errors[0].field == "justification"
+        with pytest.raises(NotFound):
+            auth.share_record(s, actor=world.actor("analyst@b"), resource_type="alert",
+                              resource_id=alert.id, owner_agency_id=alert.agency_id,
+                              recipient=world.agencies["B"], handling_code="H0",
+                              justification="not mine to share")
 
 
 def test_roles_limit_work(world, db):

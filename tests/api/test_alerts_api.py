@@ -125,3 +125,31 @@ def test_webhook_subscription_management(client, world):
     assert client.delete(f"/api/v1/webhooks/{wid}",
                          headers=world.headers("supervisor@b")).status_code == 404
     assert client.delete(f"/api/v1/webhooks/{wid}", headers=h).status_code == 204
+
+
+def test_narrow_token_cannot_mint_a_broader_one(client, world):
+    analyst_only = world.headers("multi@a", Role.analyst)
+    r = client.post("/api/v1/tokens", json={"name": "escalate", "role": "supervisor"},
+                    headers=analyst_only)
+    assert r.status_code == 403 and r.json()["error"]["errors"][0]["field"] == "role"
+    r = client.post("/api/v1/tokens", json={"name": "same", "role": "analyst"},
+                    headers=analyst_only)
+    assert r.status_code == 201
+
+
+def test_share_alert_read_only(client, world):
+    a, b = world.headers("analyst@a"), world.headers("analyst@b")
+    aid = client.post("/api/v1/alerts", json=ALERT, headers=a).json()["id"]
+    r = client.post(f"/api/v1/alerts/{aid}/share", headers=a, json={
+        "agency": "AG-B", "handling_code": "H9", "justification": "joint case"})
+    assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == \
+        "body.handling_code"
+    r = client.post(f"/api/v1/alerts/{aid}/share", headers=a, json={
+        "agency": "AG-B", "handling_code": "H2", "justification": "joint case"})
+    assert r.status_code == 200
+    assert client.get(f"/api/v1/alerts/{aid}", headers=b).status_code == 200
+    r = client.post(f"/api/v1/alerts/{aid}/close", json={"outcome": "no_action"}, headers=b)
+    assert r.status_code == 403 and "read-only" in r.json()["error"]["detail"]
+    events = client.get("/api/v1/audit?action=record.disclosed",
+                        headers=world.headers("supervisor@a")).json()["items"]
+    assert events[0]["recipient"] == "AG-B" and events[0]["justification"] == "joint case"

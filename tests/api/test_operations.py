@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+from sqlalchemy import event, func, select
+
+from interdict.alerts.models import Alert
 from interdict.api.app import create_app
+from interdict.api.deps import WriteSession
 from interdict.config import Settings
+from interdict.db.session import unit_of_work
 
 
 def test_healthz_and_readyz(client):
@@ -14,8 +20,6 @@ def test_healthz_and_readyz(client):
 
 
 def test_readyz_reports_unmigrated_database(tmp_path):
-    from fastapi.testclient import TestClient
-
     settings = Settings(mode="test", database_url=f"sqlite:///{tmp_path}/empty.sqlite3")
     with TestClient(create_app(settings, start_workers=False)) as c:
         r = c.get("/readyz")
@@ -40,3 +44,23 @@ def test_openapi_documents_every_route(client):
                 assert "422" in op["responses"] or method == "get", (method, path)
                 assert "404" in op["responses"], (method, path)
     assert "ErrorResponse" in spec["components"]["schemas"]
+
+
+def test_failed_commit_is_an_error_response_not_a_false_success(app, world):
+    """The unit of work commits before the response is sent (function-scoped dependency)."""
+    @app.post("/test-only/failing-commit")
+    def failing(session: WriteSession) -> dict[str, str]:
+        session.add(Alert(agency_id=world.agencies["A"].id, source="t", kind="k", title="t",
+                          severity="low"))
+
+        @event.listens_for(session, "before_commit", once=True)
+        def boom(_s: object) -> None:
+            raise RuntimeError("disk full")
+
+        return {"status": "ok"}
+
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
+        r = c.post("/test-only/failing-commit")
+    assert r.status_code == 500
+    with unit_of_work(app.state.db, readonly=True) as s:
+        assert s.scalar(select(func.count()).select_from(Alert)) == 0

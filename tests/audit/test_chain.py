@@ -77,6 +77,17 @@ def test_deleted_tail_detected(chain, db, database_url):
     assert code == 10 and "head" in out["problem"]
 
 
+def test_deleted_head_detected_and_writes_fail_closed(chain, world, db, database_url):
+    with unit_of_work(db) as s:
+        s.execute(text("DELETE FROM audit_head"))
+    code, out = _verify(database_url)
+    assert code == 10 and "head" in out["problem"]
+    from interdict.errors import IntegrityFailure
+
+    with pytest.raises(IntegrityFailure), unit_of_work(db) as s:
+        audit.record(s, actor=world.actor("analyst@a"), action=AuditAction.record_viewed)
+
+
 def test_human_output_names_the_row(chain, db, database_url):
     with unit_of_work(db) as s:
         s.execute(text("UPDATE audit_events SET recipient = 'X' WHERE seq = 7"))

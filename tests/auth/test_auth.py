@@ -69,13 +69,20 @@ def test_login_throttled_after_repeated_failures(world, db, settings):
     for _ in range(settings.login_max_failures):
         with pytest.raises(NotAuthenticated):
             _login(db, settings, "analyst@a", "wrong-password", client="10.9.9.9")
-    # Even the right password is refused while throttled.
+    # Even the right password is refused while the account is throttled, from anywhere.
     with pytest.raises(TooManyRequests):
         _login(db, settings, "analyst@a", PASSWORD, client="10.9.9.8")
-    # Another user from the same client is throttled too (per-client counting).
+    # Colleagues behind the same address are not locked out by one account's failures.
+    assert _login(db, settings, "targeter@a", PASSWORD, client="10.9.9.9")
+
+
+def test_password_spraying_from_one_address_is_throttled(world, db, settings):
+    limit = auth.CLIENT_FAILURE_FACTOR * settings.login_max_failures
+    for i in range(limit):
+        with pytest.raises(NotAuthenticated):
+            _login(db, settings, f"guess{i}@a", "Spring2026!", client="10.6.6.6")
     with pytest.raises(TooManyRequests):
-        _login(db, settings, "targeter@a", PASSWORD, client="10.9.9.9")
-    # Another user from another client is not.
+        _login(db, settings, "targeter@a", PASSWORD, client="10.6.6.6")
     assert _login(db, settings, "targeter@a", PASSWORD, client="10.1.1.1")
 
 

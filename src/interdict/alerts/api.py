@@ -20,6 +20,7 @@ from interdict.alerts.schemas import (
     AlertDetail,
     AlertFilter,
     AlertRead,
+    AlertShare,
     AlertTriage,
     Severity,
     Status,
@@ -143,6 +144,13 @@ def comment(alert_id: int, data: AlertCommentCreate, session: WriteSession, acto
 def close(alert_id: int, data: AlertClose, session: WriteSession, actor: ActorDep
           ) -> AlertDetail:
     return service.close(session, actor=actor, alert_id=alert_id, data=data)
+
+
+@router.post("/{alert_id}/share", summary="Share read-only with another agency (audited)",
+             response_model=AlertDetail)
+def share(alert_id: int, data: AlertShare, session: WriteSession, actor: ActorDep
+          ) -> AlertDetail:
+    return service.share(session, actor=actor, alert_id=alert_id, data=data)
 
 
 webhook_router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=ERRORS)

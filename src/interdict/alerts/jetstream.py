@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from typing import Any
 
@@ -31,19 +32,20 @@ log = structlog.get_logger(__name__)
 
 class JetStreamPublisher:
     def __init__(self, db: Database, *, url: str, subject_prefix: str,
-                 stream_name: str = "INTERDICT_ALERTS", poll_seconds: float = 1.0,
+                 stream_name: str | None = None, poll_seconds: float = 1.0,
                  batch: int = 500) -> None:
         self.db = db
         self.url = url
         self.prefix = subject_prefix
-        self.stream_name = stream_name
+        # One stream per subject prefix, so two installations on one NATS server stay apart.
+        self.stream_name = stream_name or re.sub(r"[^A-Za-z0-9_-]", "_", subject_prefix).upper()
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.cursor_name = f"nats:{subject_prefix}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    # --- one pass (also used by tests and the CLI) --------------------------------------------
+    # --- one pass ------------------------------------------------------------------------------
 
     def _pending(self) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
         with unit_of_work(self.db, readonly=True) as session:

@@ -133,6 +133,15 @@ class AlertFilter(Strict):
     since: dt.datetime | None = None
 
 
+class AlertShare(Strict):
+    agency: str = Field(min_length=2, max_length=32, description="Recipient agency code.")
+    handling_code: str = Field(
+        pattern=r"^(H[0-3]|TLP:(RED|AMBER\+STRICT|AMBER|GREEN|CLEAR))$",
+        description="Europol H0-H3 or TLP 2.0 (see reference file platform/handling_codes).")
+    justification: str = Field(min_length=3, max_length=2000,
+                               description="Why the disclosure is needed (logged).")
+
+
 class WebhookCreate(Strict):
     url: AnyHttpUrl
     secret: str = Field(min_length=16, max_length=128)

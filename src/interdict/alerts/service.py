@@ -20,6 +20,7 @@ from interdict.alerts.schemas import (
     AlertDetail,
     AlertFilter,
     AlertRead,
+    AlertShare,
     AlertTriage,
     Status,
     WebhookCreate,
@@ -30,8 +31,10 @@ from interdict.auth.actor import Actor
 from interdict.auth.models import User
 from interdict.auth.roles import Permission
 from interdict.auth.scoping import visible_to
+from interdict.auth.service import get_agency, share_record
 from interdict.db.base import utcnow
-from interdict.errors import Conflict, FieldError, InvalidData, NotFound
+from interdict.db.dialect import serialize_writers
+from interdict.errors import Conflict, FieldError, Forbidden, InvalidData, NotFound
 
 RESOURCE = "alert"
 
@@ -48,6 +51,9 @@ def raise_alert(session: Session, *, actor: Actor, data: AlertCreate) -> AlertRe
     that will be delivered, even if subscribers are down or the process restarts.
     """
     actor.require(Permission.alerts_create)
+    # Take the writers' lock before the id is assigned, so alert ids commit in increasing
+    # order: live streams and the JetStream outbox advance by id and must never skip one.
+    serialize_writers(session, "interdict.audit")
     if data.dedup_key:
         existing = session.scalar(select(Alert).where(
             Alert.agency_id == actor.agency_id, Alert.source == data.source,
@@ -78,6 +84,15 @@ def _get(session: Session, actor: Actor, alert_id: int) -> Alert:
     alert = session.scalar(select(Alert).where(Alert.id == alert_id, _visible(actor)))
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+def _get_owned(session: Session, actor: Actor, alert_id: int) -> Alert:
+    """An alert the actor's agency may work: its own. Shared alerts are read-only."""
+    alert = _get(session, actor, alert_id)
+    if alert.agency_id != actor.agency_id:
+        raise Forbidden(f"alert {alert_id} was shared with your agency read-only; "
+                        "ask the owning agency to act on it")
     return alert
 
 
@@ -147,7 +162,7 @@ def _open(alert: Alert) -> None:
 
 def triage(session: Session, *, actor: Actor, alert_id: int, data: AlertTriage) -> AlertDetail:
     actor.require(Permission.alerts_work)
-    alert = _get(session, actor, alert_id)
+    alert = _get_owned(session, actor, alert_id)
     _open(alert)
     if alert.status != Status.new.value:
         raise Conflict(f"alert {alert.id} is already {alert.status}",
@@ -159,7 +174,7 @@ def triage(session: Session, *, actor: Actor, alert_id: int, data: AlertTriage) 
 
 def assign(session: Session, *, actor: Actor, alert_id: int, data: AlertAssign) -> AlertDetail:
     actor.require(Permission.alerts_work)
-    alert = _get(session, actor, alert_id)
+    alert = _get_owned(session, actor, alert_id)
     _open(alert)
     assignee = session.get(User, data.assignee_id)
     if assignee is None or assignee.agency_id != alert.agency_id or not assignee.active:
@@ -174,9 +189,11 @@ def assign(session: Session, *, actor: Actor, alert_id: int, data: AlertAssign) 
 def comment(session: Session, *, actor: Actor, alert_id: int, data: AlertCommentCreate
             ) -> AlertDetail:
     actor.require(Permission.alerts_work)
-    alert = _get(session, actor, alert_id)
+    alert = _get_owned(session, actor, alert_id)
     session.add(AlertComment(alert_id=alert.id, author=actor.username, body=data.body))
     alert.updated_at = utcnow()
+    audit.record(session, actor=actor, action=AuditAction.alert_changed, resource_type=RESOURCE,
+                 resource_id=alert.id, details={"action": "commented"})
     session.flush()
     session.refresh(alert)
     return AlertDetail.model_validate(alert)
@@ -185,7 +202,7 @@ def comment(session: Session, *, actor: Actor, alert_id: int, data: AlertComment
 def close(session: Session, *, actor: Actor, alert_id: int, data: AlertClose) -> AlertDetail:
     """Close with an outcome, and feed the outcome back to the module that raised it."""
     actor.require(Permission.alerts_work)
-    alert = _get(session, actor, alert_id)
+    alert = _get_owned(session, actor, alert_id)
     _open(alert)
     alert.outcome = data.outcome.value
     alert.closed_at = utcnow()
@@ -195,8 +212,21 @@ def close(session: Session, *, actor: Actor, alert_id: int, data: AlertClose) ->
     read = AlertRead.model_validate(alert)
     dispatch_outcome(session, read, data.outcome.value)
     webhooks.enqueue(session, agency_id=alert.agency_id, event="alert.closed", alert=read,
-                     agency_code=actor.agency_code)
+                     agency_code=actor.agency_code)  # the owner: _get_owned guarantees it
     session.refresh(alert)
+    return AlertDetail.model_validate(alert)
+
+
+def share(session: Session, *, actor: Actor, alert_id: int, data: AlertShare) -> AlertDetail:
+    """Give another agency read-only sight of an alert (audited as a disclosure)."""
+    alert = _get_owned(session, actor, alert_id)
+    recipient = get_agency(session, code=data.agency)
+    if recipient.id == actor.agency_id:
+        raise InvalidData("an alert is already visible to its own agency",
+                          errors=[FieldError("agency", "choose another agency")])
+    share_record(session, actor=actor, resource_type=RESOURCE, resource_id=alert.id,
+                 owner_agency_id=alert.agency_id, recipient=recipient,
+                 handling_code=data.handling_code, justification=data.justification)
     return AlertDetail.model_validate(alert)
 
 

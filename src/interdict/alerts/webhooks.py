@@ -73,13 +73,19 @@ def deliver_due(db: Database, *, client: httpx.Client, max_attempts: int,
     """Send every delivery that is due; record success, or schedule the next try."""
     report = DeliveryReport()
     with unit_of_work(db, readonly=True) as session:
-        due = [(d.id, d.payload, d.attempts, s.url, s.secret) for d, s in session.execute(
+        due = [(d.id, d.payload, d.attempts, s.url, s.secret, s.active) for d, s in session.execute(
             select(WebhookDelivery, WebhookSubscription)
             .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
             .where(WebhookDelivery.status == "pending",
                    WebhookDelivery.next_attempt_at <= utcnow())
             .order_by(WebhookDelivery.id).limit(batch))]
-    for delivery_id, payload, attempts, url, secret in due:
+    for delivery_id, payload, attempts, url, secret, active in due:
+        if not active:  # the subscription was deactivated after the alert was queued
+            with unit_of_work(db) as session:
+                row = session.get(WebhookDelivery, delivery_id)
+                if row is not None and row.status == "pending":
+                    row.status, row.last_error = "cancelled", "subscription deactivated"
+            continue
         body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         timestamp = str(int(time.time()))
         error = ""

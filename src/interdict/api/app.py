@@ -22,6 +22,7 @@ from interdict.auth import api as auth_api
 from interdict.config import Settings, get_settings
 from interdict.db import migrate
 from interdict.db.engine import make_database
+from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
@@ -34,7 +35,8 @@ plus an `X-CSRF-Token` header on requests that change data.
 
 Every record belongs to an agency; you see your agency's records and those shared with it.
 Records of other agencies answer 404. Errors always have the body
-`{"error": {"code", "detail", "errors": [{"field", "reason"}]}}`. Lists are paged with
+`{"error": {"code", "detail", "errors": [{"field", "reason"}]}}` (`errors` when fields are
+named). Lists are paged with
 `limit` and `offset` and return `{"items", "total", "limit", "offset"}`.
 """
 
@@ -83,6 +85,10 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.state.settings = settings
     app.state.db = db
     app.state.reference = Registry(override=settings.reference_path)
+    try:
+        app.state.reference.names()  # a wrong INTERDICT_REFERENCE_PATH stops start-up
+    except InvalidData as exc:
+        raise ConfigurationError(exc.detail, errors=exc.errors) from exc
 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router):
@@ -113,6 +119,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     def metrics(request: Request) -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(Metrics, registry=registry)
+    # The last added is the outermost: metrics also count requests the body limit refuses.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Metrics, registry=registry)
     return app

@@ -42,8 +42,10 @@ def write_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
+# Function scope: the unit of work commits when the handler returns, before the response is
+# sent, so a failed commit is an error response and never a false success.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 def client_address(request: Request) -> str:

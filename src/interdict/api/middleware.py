@@ -13,11 +13,16 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from interdict.errors import BadRequest, FieldError, InterdictError, PayloadTooLarge
 
-def _json_error(status: int, code: str, detail: str, field: str = "body") -> tuple[int, bytes]:
-    body = {"error": {"code": code, "detail": detail,
-                      "errors": [{"field": field, "reason": detail}]}}
-    return status, json.dumps(body).encode()
+
+def _json_error(exc: InterdictError) -> tuple[int, bytes]:
+    return exc.status, json.dumps({"error": exc.as_dict()}).encode()
+
+
+def _too_large(limit: int) -> tuple[int, bytes]:
+    detail = f"request body exceeds {limit} bytes"
+    return _json_error(PayloadTooLarge(detail, errors=[FieldError("body", detail)]))
 
 
 class BodyLimit:
@@ -38,13 +43,12 @@ class BodyLimit:
             try:
                 too_big = int(declared) > limit
             except ValueError:
-                await self._reply(send, *_json_error(400, "bad_request",
-                                                     "Content-Length is not a number",
-                                                     "Content-Length"))
+                await self._reply(send, *_json_error(BadRequest(
+                    "Content-Length is not a number",
+                    errors=[FieldError("Content-Length", "not a number")])))
                 return
             if too_big:
-                await self._reply(send, *_json_error(
-                    413, "payload_too_large", f"request body exceeds {limit} bytes"))
+                await self._reply(send, *_too_large(limit))
                 return
         else:
             # No declared length (chunked upload): read up to the limit before the app runs,
@@ -58,8 +62,7 @@ class BodyLimit:
                     break
                 received += len(message.get("body", b""))
                 if received > limit:
-                    await self._reply(send, *_json_error(
-                        413, "payload_too_large", f"request body exceeds {limit} bytes"))
+                    await self._reply(send, *_too_large(limit))
                     return
                 if not message.get("more_body", False):
                     break

@@ -30,4 +30,3 @@ class AuditAction(enum.StrEnum):
     alert_changed = "alert.changed"
     webhook_created = "webhook.created"
     webhook_deleted = "webhook.deleted"
-    audit_verified = "audit.verified"

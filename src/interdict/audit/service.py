@@ -17,6 +17,7 @@ from interdict.audit.models import AuditEvent, AuditHead
 from interdict.auth.actor import Actor
 from interdict.db.base import utcnow
 from interdict.db.dialect import serialize_writers
+from interdict.errors import IntegrityFailure
 
 GENESIS = "0" * 64
 
@@ -75,6 +76,11 @@ def record(
     """
     serialize_writers(session, "interdict.audit")
     head = session.get(AuditHead, 1)
+    if head is None and session.scalar(select(AuditEvent.id).limit(1)) is not None:
+        # Someone removed the chain's head. Fail closed: nothing is done unlogged, and the
+        # evidence stays for `interdict audit verify` to report.
+        raise IntegrityFailure("the audit chain's head record is missing; the log may have "
+                               "been tampered with. Run `interdict audit verify`.")
     seq = (head.seq if head else 0) + 1
     prev = head.hash if head else GENESIS
     # Microsecond precision survives both databases, so the hash recomputes exactly.
@@ -146,6 +152,9 @@ def verify(session: Session, *, progress: Callable[[int], None] | None = None,
         if progress:
             progress(len(rows))
     head = session.get(AuditHead, 1)
+    if head is None and checked:
+        return VerifyResult(False, checked, last_seq + 1,
+                            f"the chain's head record is missing (chain ends at seq {last_seq})")
     if head is not None and (head.seq != last_seq or head.hash != prev_hash):
         return VerifyResult(False, checked, last_seq + 1,
                             f"chain ends at seq {last_seq} but the head records seq {head.seq}")

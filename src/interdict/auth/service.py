@@ -21,6 +21,7 @@ from interdict.db.base import utcnow
 from interdict.errors import (
     Conflict,
     FieldError,
+    Forbidden,
     InvalidData,
     NotAuthenticated,
     NotFound,
@@ -28,6 +29,7 @@ from interdict.errors import (
 )
 
 TOKEN_PREFIX = "idt_"
+CLIENT_FAILURE_FACTOR = 4
 
 
 def _sha256(secret: str) -> str:
@@ -129,13 +131,13 @@ def get_user_in_agency(session: Session, *, actor: Actor, user_id: int) -> User:
 def _check_throttle(session: Session, *, username: str, client: str, max_failures: int,
                     window_seconds: int) -> None:
     since = utcnow() - dt.timedelta(seconds=window_seconds)
-    failures = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.attempted_at >= since,
-            (LoginAttempt.username == username) | (LoginAttempt.client == client),
-        )
-    ) or 0
-    if failures >= max_failures:
+    by_user = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.attempted_at >= since, LoginAttempt.username == username)) or 0
+    by_client = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.attempted_at >= since, LoginAttempt.client == client)) or 0
+    # One account is guarded at max_failures; one address (which may be an office behind a
+    # NAT) at four times that, so that password spraying is slowed without locking out a site.
+    if by_user >= max_failures or by_client >= CLIENT_FAILURE_FACTOR * max_failures:
         raise TooManyRequests(
             f"too many failed logins; try again in {window_seconds // 60} minutes",
             retry_after=window_seconds)
@@ -145,8 +147,8 @@ def login(session: Session, *, username: str, password: str, client: str, sessio
           max_failures: int, window_seconds: int) -> tuple[str, WebSession]:
     """Check a password and open a browser session; returns (cookie secret, session row).
 
-    Failed attempts are counted per username and per client address; past ``max_failures``
-    within the window every attempt is refused before the password is even checked.
+    Failed attempts are counted per username and per client address; past the limit within
+    the window every attempt is refused before the password is even checked.
     """
     username = username.strip().lower()
     try:
@@ -207,6 +209,12 @@ def create_token(session: Session, *, actor: Actor, user: User, data: TokenCreat
         actor.require(Permission.users_manage)
         if user.agency_id != actor.agency_id:
             raise NotFound(f"no user {user.id}")
+    elif data.role not in actor.roles:
+        # A token (or session) acting with fewer roles cannot mint a broader token.
+        acting = ", ".join(sorted(r.value for r in actor.roles))
+        raise Forbidden(f"you are acting as {acting} and cannot issue "
+                        f"a token for role {data.role.value}",
+                        errors=[FieldError("role", "not a role you are acting with")])
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = (utcnow() + dt.timedelta(days=data.expires_in_days)) if data.expires_in_days \
         else None
@@ -254,12 +262,25 @@ def actor_from_token(session: Session, *, secret: str, client: str = "") -> Acto
 # --- sharing --------------------------------------------------------------------------------
 
 def share_record(session: Session, *, actor: Actor, resource_type: str, resource_id: str | int,
-                 recipient: Agency, handling_code: str, justification: str) -> RecordShare:
-    """Let ``recipient`` see one of the actor's agency's records; audited as a disclosure."""
+                 owner_agency_id: int, recipient: Agency, handling_code: str,
+                 justification: str) -> RecordShare:
+    """Let ``recipient`` see one of the actor's agency's records; audited as a disclosure.
+
+    The calling domain looks the record up and passes its owner: only the owning agency can
+    share, so a recipient cannot pass a shared record on (that goes through the exchange,
+    which enforces handling codes). Sharing again is idempotent.
+    """
     actor.require(Permission.share_records)
+    if owner_agency_id != actor.agency_id:
+        raise NotFound(f"no {resource_type} {resource_id} owned by your agency")
     if not justification.strip():
         raise InvalidData("a disclosure needs a justification",
                           errors=[FieldError("justification", "must not be empty")])
+    existing = session.scalar(select(RecordShare).where(
+        RecordShare.resource_type == resource_type, RecordShare.resource_id == str(resource_id),
+        RecordShare.agency_id == recipient.id))
+    if existing is not None:
+        return existing
     share = RecordShare(resource_type=resource_type, resource_id=str(resource_id),
                         agency_id=recipient.id, granted_by_agency_id=actor.agency_id,
                         handling_code=handling_code)

@@ -23,9 +23,10 @@ from interdict.auth.schemas import (
     UserRead,
 )
 from interdict.cli.context import CliContext, err, pass_ctx
+from interdict.config import Mode
 from interdict.db import migrate
 from interdict.demo import scenario
-from interdict.errors import NotFound
+from interdict.errors import IntegrityFailure, NotFound
 from interdict.reference.registry import Registry
 
 # --- serve ----------------------------------------------------------------------------------
@@ -45,21 +46,29 @@ def serve(obj: CliContext, host: str | None, port: int | None, no_demo: bool) ->
     migrate.upgrade(obj.db)
     with obj.session() as session:
         first = not scenario.is_loaded(session)
-    if first and settings.demo_on_first_start and not no_demo:
+    if first and settings.demo_on_first_start and not no_demo \
+            and settings.mode != Mode.production:
         with obj.session() as session:
             result = scenario.load(session, settings=settings)
         _print_logins(result)
     else:
         with obj.session() as session:
             auth.ensure_default_agency(session)
+        if first:
+            click.echo("No users yet: create one with `interdict users create NAME --full-name "
+                       "... --role admin`.")
     host = host or settings.host
     port = port or settings.port
     click.echo(f"Interdict {settings.mode.value} mode, database "
                f"{obj.db.engine.url.render_as_string(hide_password=True)}")
     click.echo(f"Web UI and API on http://{host}:{port}  (API docs: /api/docs)")
     # Live streams (SSE) never end on their own: give them a few seconds, then stop.
+    # Behind a TLS reverse proxy, trust its X-Forwarded-For so that login throttling and the
+    # audit log see the real client address (INTERDICT_FORWARDED_ALLOW_IPS).
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning",
-                proxy_headers=False, timeout_graceful_shutdown=5)
+                proxy_headers=bool(settings.forwarded_allow_ips),
+                forwarded_allow_ips=settings.forwarded_allow_ips or None,
+                timeout_graceful_shutdown=5)
 
 
 def _print_logins(result: scenario.DemoResult) -> None:
@@ -268,7 +277,7 @@ def audit_verify(obj: CliContext) -> None:
     else:
         err(f"audit chain BROKEN at seq {result.first_bad_seq}: {result.problem}")
     if not result.ok:
-        sys.exit(10)
+        sys.exit(IntegrityFailure.exit_code)
 
 
 @audit_group.command("list")
@@ -354,6 +363,16 @@ def webhooks_deliver(obj: CliContext) -> None:
                                       backoff_seconds=s.webhook_backoff_seconds, batch=1000)
     obj.emit(report.__dict__, f"delivered {report.delivered}, retrying {report.failed}, "
                               f"dead {report.dead}")
+
+
+@webhooks_group.command("retry-dead")
+@pass_ctx
+def webhooks_retry_dead(obj: CliContext) -> None:
+    """Queue the acting agency's dead deliveries again (after a subscriber's long outage)."""
+    with obj.session() as session:
+        actor = obj.system_actor(session)
+        n = webhooks.retry_dead(session, agency_id=actor.agency_id)
+    obj.emit({"requeued": n}, f"requeued {n} dead deliveries")
 
 
 def register(cli: click.Group) -> None:

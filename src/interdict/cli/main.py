@@ -45,11 +45,13 @@ def cli(ctx: click.Context, agency: str | None, json_output: bool) -> None:
         settings = get_settings()
     except ValidationError as exc:
         err("error: invalid configuration")
-        for e in exc.errors():
-            err(f"  INTERDICT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}")
+        for detail in exc.errors():
+            name = "_".join(str(p) for p in detail["loc"]).upper()
+            err(f"  INTERDICT_{name}: {detail['msg']}" if name else f"  {detail['msg']}")
         sys.exit(78)
     settings.apply_password_cost()
-    obj = CliContext(settings=settings, agency_code=agency, json_output=json_output)
+    obj = CliContext(settings=settings, agency_code=agency or settings.agency,
+                     json_output=json_output)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
 

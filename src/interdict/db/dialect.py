@@ -38,7 +38,7 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) ->
 
 
 def truncate_all(session: Session, tables: list[str]) -> None:
-    """Empty the given tables (tests and `interdict db reset`)."""
+    """Empty the given tables (the test suite's reset between tests)."""
     if dialect_name(session) == "postgresql":
         if tables:
             names = ", ".join(f'"{t}"' for t in tables)

@@ -19,6 +19,7 @@ from interdict.alerts.schemas import (
     AlertAssign,
     AlertClose,
     AlertCreate,
+    AlertShare,
     AlertTriage,
     Outcome,
     Reason,
@@ -203,10 +204,9 @@ def _step_alerts(ctx: DemoContext) -> None:
         Alert.agency_id == ctx.agencies["NL-POLICE"].id, Alert.source == "seizures")
         .order_by(Alert.id).limit(4)).all()
     for alert_row in shared:
-        auth.share_record(ctx.session, actor=police, resource_type="alert",
-                          resource_id=alert_row.id, recipient=ctx.agencies["NL-CUSTOMS"],
-                          handling_code="H0",
-                          justification="Joint operation on tablet imports via Rotterdam")
+        alerts.share(ctx.session, actor=police, alert_id=alert_row.id, data=AlertShare(
+            agency="NL-CUSTOMS", handling_code="H0",
+            justification="Joint operation on tablet imports via Rotterdam"))
     ctx.summary["shared alerts"] = len(shared)
 
 

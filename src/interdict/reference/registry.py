@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from interdict.errors import FieldError, InvalidData
+from interdict.errors import FieldError, InvalidData, NotFound
 from interdict.reference.specs import Meta, spec_for
 
 SHIPPED = Path(__file__).parent / "data"
@@ -100,8 +100,7 @@ class Registry:
         if name not in self._cache:
             paths = self._paths()
             if name not in paths:
-                raise InvalidData(f"no reference file {name!r}",
-                                  errors=[FieldError("name", "unknown reference file")])
+                raise NotFound(f"no reference file {name!r}")
             path, overridden = paths[name]
             self._cache[name] = load_file(path, name=name, overridden=overridden)
         return self._cache[name]

@@ -48,7 +48,7 @@ from interdict.auth.actor import Actor
 from interdict.auth.models import User
 from interdict.auth.roles import Permission, Role
 from interdict.auth.schemas import TokenCreate
-from interdict.errors import InterdictError, NotAuthenticated
+from interdict.errors import FieldError, InterdictError, InvalidData, NotAuthenticated
 from interdict.web.nav import nav_for
 
 HERE = Path(__file__).parent
@@ -187,7 +187,7 @@ def alert_stream(request: Request, actor: PageActor,
     events = sse_events(request, actor, last_event_id if last_event_id is not None else after,
                         row, "alert")
     return StreamingResponse(events, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store"})
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @router.get("/alerts/{alert_id}")
@@ -270,6 +270,8 @@ def profile_create_token(request: Request, session: WriteSession, actor: PageAct
     user = session.get(User, actor.user_id)
     if user is None:
         raise NotAuthenticated("log in as a user to create tokens")
+    if role not in {r.value for r in Role}:
+        raise InvalidData(f"unknown role {role!r}", errors=[FieldError("role", "unknown role")])
     secret, _ = auth.create_token(session, actor=actor, user=user,
                                   data=TokenCreate(name=name, role=Role(role)))
     session.flush()
