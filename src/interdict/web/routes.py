@@ -48,7 +48,13 @@ from interdict.auth.actor import Actor
 from interdict.auth.models import User
 from interdict.auth.roles import Permission, Role
 from interdict.auth.schemas import TokenCreate
-from interdict.errors import FieldError, InterdictError, InvalidData, NotAuthenticated
+from interdict.errors import (
+    FieldError,
+    InterdictError,
+    InvalidData,
+    NotAuthenticated,
+    TooManyRequests,
+)
 from interdict.web.nav import nav_for
 
 HERE = Path(__file__).parent
@@ -114,8 +120,8 @@ def login_submit(request: Request, session: WriteSession, settings: SettingsDep,
                                  session_hours=settings.session_hours,
                                  max_failures=settings.login_max_failures,
                                  window_seconds=settings.login_window_seconds)
-    except InterdictError as exc:
-        # The failed attempt must be stored even though the login failed.
+    except (NotAuthenticated, TooManyRequests) as exc:
+        # The failed attempt and its audit record must be stored even though login failed.
         session.commit()
         return render(request, "login.html", None, status=exc.status, login_csrf=cookie,
                       next=_safe_next(next), error=exc.detail, username=username)
@@ -198,7 +204,9 @@ def alert_detail(request: Request, alert_id: int, session: WriteSession, actor: 
     users = alerts.assignable_users(session, actor=actor)
     return render(request, "alert_detail.html", actor, alert=detail,
                   users={u.id: u for u in users}, outcomes=[o.value for o in Outcome],
-                  can_work=actor.can(Permission.alerts_work))
+                  can_work=actor.can(Permission.alerts_work)
+                  and detail.agency_id == actor.agency_id,
+                  shared_in=detail.agency_id != actor.agency_id)
 
 
 def _redirect_detail(alert_id: int, message: str = "") -> Response:
