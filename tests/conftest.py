@@ -30,6 +30,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+import interdict.domains  # noqa: F401
 from interdict.all_models import metadata
 from interdict.api.app import create_app
 from interdict.auth import service as auth

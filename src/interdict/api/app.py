@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy import text
 
+import interdict.domains  # noqa: F401  (registers domain reference kinds, pages, steps)
 from interdict import __version__
 from interdict.alerts import api as alerts_api
 from interdict.alerts.jetstream import JetStreamPublisher

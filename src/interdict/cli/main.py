@@ -8,6 +8,7 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
+import interdict.domains  # noqa: F401  (registers domain reference kinds, pages, steps)
 from interdict import __version__
 from interdict.cli import commands
 from interdict.cli.context import CliContext, err

@@ -1,0 +1,10 @@
+"""The domain packages this build includes, loaded once by every entry point.
+
+Loading a domain registers its reference-file kinds, navigation entries, demo steps and alert
+outcome handlers with the platform; ``api/app.py``, ``cli/main.py`` and the tests import this
+module so that every entry point sees the same set.
+"""
+
+from __future__ import annotations
+
+import interdict.substances.specs  # noqa: F401

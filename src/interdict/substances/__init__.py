@@ -1,0 +1,1 @@
+"""Controlled substances: schedules, identifiers and structure screening."""
