@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import select
+
+from benchmarks import _serve
+from benchmarks.figures import Baseline, Better, Figure
+from benchmarks.http_load import Job, LoadGenerator, LoadResult, choose_generator
 from interdict.auth import service as auth
 from interdict.auth.models import User
 from interdict.auth.roles import Role
@@ -28,11 +33,6 @@ from interdict.db import migrate
 from interdict.db.engine import make_database
 from interdict.db.session import unit_of_work
 from interdict.demo import scenario
-from sqlalchemy import select
-
-from benchmarks import _serve
-from benchmarks.figures import Baseline, Better, Figure
-from benchmarks.http_load import Job, LoadGenerator, LoadResult, choose_generator
 
 NAME = "api_throughput"
 
@@ -81,7 +81,7 @@ def prepare_database(data_dir: Path) -> str:
                 raise RuntimeError(f"the demo has no user {USER}")
             secret, _token = auth.create_token(
                 session, actor=auth.system_actor(user.agency), user=user,
-                data=TokenCreate(name="benchmark", role=Role.targeter))
+                data=TokenCreate(name="benchmark", role=Role.targeter, expires_in_days=None))
     finally:
         db.dispose()  # the server opens its own connections; none may stay open here
     return secret

@@ -120,7 +120,10 @@ end
 
 
 def _lua_string(value: str) -> str:
-    return json.dumps(value)  # a JSON string of ASCII is also a valid Lua string literal
+    """A Lua string literal; JSON's escapes for printable ASCII are valid Lua 5.1 escapes."""
+    if not (value.isascii() and value.isprintable()):
+        raise ValueError("wrk headers must be printable ASCII")
+    return json.dumps(value)
 
 
 class WrkGenerator:
