@@ -36,7 +36,7 @@ from interdict.db.session import unit_of_work
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS)
 
 
-def alert_filter(
+async def alert_filter(
     status: Status | None = None, source: str | None = Query(None, max_length=32),
     severity: Severity | None = None, assignee_id: int | None = None,
     q: str | None = Query(None, max_length=200, description="Words in title or kind."),

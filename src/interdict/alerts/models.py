@@ -37,10 +37,9 @@ class Alert(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    comments: Mapped[list[AlertComment]] = relationship(
-        order_by="AlertComment.id", lazy="selectin")
-    history: Mapped[list[AlertHistory]] = relationship(
-        order_by="AlertHistory.id", lazy="selectin")
+    # Loaded only when a detail view reads them; lists never pay for them.
+    comments: Mapped[list[AlertComment]] = relationship(order_by="AlertComment.id")
+    history: Mapped[list[AlertHistory]] = relationship(order_by="AlertHistory.id")
 
 
 Index("uq_alerts_agency_dedup", Alert.agency_id, Alert.source, Alert.dedup_key, unique=True)

@@ -124,7 +124,7 @@ def list_alerts(session: Session, *, actor: Actor, filters: AlertFilter, limit: 
         like = f"%{filters.q.lower()}%"
         query = query.where(or_(func.lower(Alert.title).like(like),
                                 func.lower(Alert.kind).like(like)))
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    total = int(session.scalar(query.with_only_columns(func.count(Alert.id))) or 0)
     rows = session.scalars(query.order_by(Alert.id.desc()).limit(limit).offset(offset))
     return [AlertRead.model_validate(a) for a in rows], total
 

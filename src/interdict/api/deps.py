@@ -32,22 +32,6 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def read_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(get_db(request), readonly=True) as session:
-        yield session
-
-
-def write_session(request: Request) -> Iterator[Session]:
-    with unit_of_work(get_db(request)) as session:
-        yield session
-
-
-# Function scope: the unit of work commits when the handler returns, before the response is
-# sent, so a failed commit is an error response and never a false success.
-ReadSession = Annotated[Session, Depends(read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(write_session, scope="function")]
-
-
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -103,6 +87,27 @@ def optional_actor(request: Request) -> Actor | None:
     return actor
 
 
+def read_session(request: Request, _actor: Annotated[Actor | None, Depends(optional_actor)]
+                 ) -> Iterator[Session]:
+    # Depending on the actor makes its look-up finish (and return its connection) before this
+    # unit of work takes one: a request never holds two pooled connections at once, so a burst
+    # of requests cannot exhaust the pool waiting on themselves.
+    with unit_of_work(get_db(request), readonly=True) as session:
+        yield session
+
+
+def write_session(request: Request, _actor: Annotated[Actor | None, Depends(optional_actor)]
+                  ) -> Iterator[Session]:
+    with unit_of_work(get_db(request)) as session:
+        yield session
+
+
+# Function scope: the unit of work commits when the handler returns, before the response is
+# sent, so a failed commit is an error response and never a false success.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+
+
 def check_csrf(request: Request, supplied: str) -> None:
     web = _web_session(request)
     if web is None or not supplied or not hmac.compare_digest(web.csrf_token, supplied):
@@ -114,7 +119,7 @@ def csrf_token(request: Request) -> str:
     return web.csrf_token if web else ""
 
 
-def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+async def current_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     if actor is None:
         raise NotAuthenticated("log in or send 'Authorization: Bearer <token>'")
     return actor
@@ -125,10 +130,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 class Paging:
-    def __init__(self, limit: int = Query(50, ge=1, le=500, description="Page size."),
-                 offset: int = Query(0, ge=0, description="Items to skip.")) -> None:
+    def __init__(self, limit: int, offset: int) -> None:
         self.limit = limit
         self.offset = offset
 
 
-PagingDep = Annotated[Paging, Depends()]
+async def paging(limit: int = Query(50, ge=1, le=500, description="Page size."),
+                 offset: int = Query(0, ge=0, description="Items to skip.")) -> Paging:
+    # async: trivial dependencies run on the event loop instead of a thread hop each.
+    return Paging(limit, offset)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]

@@ -63,6 +63,9 @@ def make_database(url: str, *, echo: bool = False) -> Database:
             kwargs["poolclass"] = StaticPool
         else:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # As many connections as the server's worker threads (anyio's default is 40).
+            kwargs["pool_size"] = 20
+            kwargs["max_overflow"] = 30
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
