@@ -74,6 +74,8 @@ class StructuralClass(Strict):
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
     name: str
     list_id: str = Field(description="The list whose schedule applies to members.")
+    jurisdiction: str
+    instrument: str
     schedule: str
     legal_reference: str
     core_smarts: str = Field(description="Every member contains this substructure.")
@@ -98,6 +100,9 @@ class Transformation(Strict):
 
 class TransformationSet(Strict):
     meta: Meta
+    #: Only products on these lists and schedules count: being one step from a common
+    #: solvent (a Table II chemical) says nothing, one step from a Table I precursor does.
+    target_schedules: dict[str, list[str]] = Field(min_length=1)
     transformations: list[Transformation] = Field(min_length=1)
 
 

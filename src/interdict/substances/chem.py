@@ -1,0 +1,87 @@
+"""Structure handling with RDKit: parse, standardise to the parent, identify.
+
+Standardisation follows the usual registration pipeline: clean up, keep the largest organic
+fragment (strips salts and solvents), neutralise, and (for single checks) pick the canonical
+tautomer. Batch screening skips the tautomer step, which costs milliseconds per molecule; the
+InChIKey's mobile-hydrogen layer already absorbs the common tautomerism.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import rdMolDescriptors
+from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from interdict.errors import FieldError, InvalidData
+
+RDLogger.DisableLog("rdApp.*")
+
+_cleanup = rdMolStandardize.CleanupParameters()
+_chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
+_uncharger = rdMolStandardize.Uncharger()
+_tautomers = rdMolStandardize.TautomerEnumerator()
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A parsed input and its standardised parent."""
+
+    input_smiles: str
+    mol: Chem.Mol  # the parent
+    smiles: str
+    inchikey: str
+    formula: str
+    fragments: int  # components in the input (>1: a salt, solvate or mixture)
+
+    @property
+    def connectivity(self) -> str:
+        """The InChIKey's first block: the skeleton without stereo or isotopes."""
+        return self.inchikey.split("-")[0]
+
+
+def parse_smiles(smiles: str, *, field: str = "smiles") -> Chem.Mol:
+    text = smiles.strip()
+    if not text:
+        raise InvalidData("empty SMILES", errors=[FieldError(field, "empty")])
+    mol = Chem.MolFromSmiles(text, sanitize=False)
+    if mol is None:
+        raise InvalidData(f"SMILES {text!r} cannot be parsed",
+                          errors=[FieldError(field, "not valid SMILES syntax")])
+    try:
+        Chem.SanitizeMol(mol)
+    except Exception as exc:  # RDKit raises several sanitisation error types
+        raise InvalidData(f"SMILES {text!r} is not a valid structure: {exc}",
+                          errors=[FieldError(field, f"invalid chemistry: {exc}")]) from exc
+    return mol
+
+
+def parse_molblock(block: str, *, field: str = "molblock") -> Chem.Mol:
+    mol = Chem.MolFromMolBlock(block, sanitize=True)
+    if mol is None:
+        raise InvalidData("MOL block cannot be read",
+                          errors=[FieldError(field, "not a valid MDL MOL block")])
+    return mol
+
+
+def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
+    fragments = len(Chem.GetMolFrags(mol))
+    input_smiles = Chem.MolToSmiles(mol)
+    parent = rdMolStandardize.Cleanup(mol, _cleanup)
+    parent = _chooser.choose(parent)
+    parent = _uncharger.uncharge(parent)
+    if tautomer:
+        try:
+            parent = _tautomers.Canonicalize(parent)
+        except Exception:  # very large or odd structures: keep the neutral parent
+            pass
+    Chem.AssignStereochemistry(parent, cleanIt=True, force=True)
+    return Structure(input_smiles=input_smiles, mol=parent, smiles=Chem.MolToSmiles(parent),
+                     inchikey=Chem.MolToInchiKey(parent),
+                     formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments)
+
+
+def identify(mol: Chem.Mol) -> tuple[str, str]:
+    """InChIKey and formula of a structure exactly as given (no standardisation)."""
+    return Chem.MolToInchiKey(mol), rdMolDescriptors.CalcMolFormula(mol)

@@ -1,0 +1,142 @@
+"""The in-memory index every check runs against, built once from the reference files.
+
+Built from whatever substance lists, class definitions and transformation sets the reference
+registry holds (shipped files plus ``INTERDICT_REFERENCE_PATH``), so a national or confidential
+list dropped into the override directory is screened like the shipped ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from rdkit import Chem, DataStructs
+from rdkit.Chem import rdFingerprintGenerator
+from rdkit.Chem.rdChemReactions import ChemicalReaction, ReactionFromSmarts
+
+from interdict.reference.registry import Registry
+from interdict.substances.chem import Structure, standardise
+from interdict.substances.identifiers import normalise_name
+from interdict.substances.specs import (
+    ClassDefinitions,
+    StructuralClass,
+    SubstanceEntry,
+    SubstanceList,
+    Transformation,
+    TransformationSet,
+)
+
+_morgan = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+
+
+def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
+    return _morgan.GetFingerprint(mol)
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    id: str
+    name: str  # registry name, e.g. substances/un_1988_tables
+    title: str
+    version: str
+    jurisdiction: str
+    kind_of_control: str
+    includes_salts: bool
+    includes_stereoisomers: bool
+    checksum: str
+
+
+@dataclass
+class IndexedEntry:
+    info: ListInfo
+    entry: SubstanceEntry
+    structure: Structure | None
+
+
+@dataclass
+class CompiledClass:
+    spec: StructuralClass
+    info: ListInfo | None
+    core: Chem.Mol
+    forbidden: list[tuple[str, Chem.Mol]]
+
+
+@dataclass
+class CompiledTransformation:
+    spec: Transformation
+    reaction: ChemicalReaction
+
+
+@dataclass
+class SubstanceIndex:
+    lists: dict[str, ListInfo] = field(default_factory=dict)
+    entries: list[IndexedEntry] = field(default_factory=list)
+    by_inchikey: dict[str, list[IndexedEntry]] = field(default_factory=lambda: defaultdict(list))
+    by_connectivity: dict[str, list[IndexedEntry]] = field(
+        default_factory=lambda: defaultdict(list))
+    by_name: dict[str, list[IndexedEntry]] = field(default_factory=lambda: defaultdict(list))
+    by_cas: dict[str, list[IndexedEntry]] = field(default_factory=lambda: defaultdict(list))
+    names: dict[str, str] = field(default_factory=dict)  # normalised -> display name
+    classes: list[CompiledClass] = field(default_factory=list)
+    transformations: list[CompiledTransformation] = field(default_factory=list)
+    target_schedules: dict[str, set[str]] = field(default_factory=dict)
+    drug_fps: list[DataStructs.ExplicitBitVect] = field(default_factory=list)
+    drug_refs: list[IndexedEntry] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def list_by_id(self, list_id: str) -> ListInfo | None:
+        return next((i for i in self.lists.values() if i.id == list_id), None)
+
+
+def build_index(registry: Registry) -> SubstanceIndex:
+    index = SubstanceIndex()
+    class_files: list[ClassDefinitions] = []
+    for name in registry.names():
+        ref = registry.get(name)
+        content = ref.content
+        if isinstance(content, SubstanceList):
+            info = ListInfo(id=content.meta.id, name=name, title=content.meta.title,
+                            version=content.meta.version, jurisdiction=content.jurisdiction,
+                            kind_of_control=content.kind_of_control,
+                            includes_salts=content.includes_salts,
+                            includes_stereoisomers=content.includes_stereoisomers,
+                            checksum=ref.checksum)
+            index.lists[name] = info
+            index.versions[content.meta.id] = content.meta.version
+            for entry in content.entries:
+                structure = None
+                if entry.smiles:
+                    mol = Chem.MolFromSmiles(entry.smiles)
+                    if mol is not None:
+                        structure = standardise(mol, tautomer=False)
+                item = IndexedEntry(info=info, entry=entry, structure=structure)
+                index.entries.append(item)
+                for label in [entry.name, *entry.synonyms]:
+                    key = normalise_name(label)
+                    index.by_name[key].append(item)
+                    index.names.setdefault(key, label)
+                if entry.cas:
+                    index.by_cas[entry.cas].append(item)
+                if structure is not None:
+                    index.by_inchikey[structure.inchikey].append(item)
+                    index.by_connectivity[structure.connectivity].append(item)
+                    index.drug_fps.append(fingerprint(structure.mol))
+                    index.drug_refs.append(item)
+        elif isinstance(content, ClassDefinitions):
+            class_files.append(content)
+            index.versions[content.meta.id] = content.meta.version
+        elif isinstance(content, TransformationSet):
+            index.versions[content.meta.id] = content.meta.version
+            for list_id, schedules in content.target_schedules.items():
+                index.target_schedules.setdefault(list_id, set()).update(schedules)
+            for t in content.transformations:
+                index.transformations.append(CompiledTransformation(
+                    spec=t, reaction=ReactionFromSmarts(t.reaction_smarts)))
+    for defs in class_files:
+        for cls in defs.classes:
+            info = index.list_by_id(cls.list_id)
+            index.classes.append(CompiledClass(
+                spec=cls, info=info, core=Chem.MolFromSmarts(cls.core_smarts),
+                forbidden=[(m.description, Chem.MolFromSmarts(m.smarts))
+                           for m in cls.forbidden if m.smarts]))
+    return index
