@@ -27,6 +27,7 @@ from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
+from interdict.substances import api as substances_api
 from interdict.web import routes as web_routes
 
 DESCRIPTION = """
@@ -47,6 +48,7 @@ TAGS = [
     {"name": "accounts", "description": "Your identity, API tokens, users and agencies."},
     {"name": "audit", "description": "The hash-chained audit log (supervisors)."},
     {"name": "reference", "description": "Reference data in force, versioned."},
+    {"name": "substances", "description": "Is it controlled, where and why."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -92,7 +94,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         raise ConfigurationError(exc.detail, errors=exc.errors) from exc
 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
-                   audit_api.router, reference_api.router):
+                   audit_api.router, reference_api.router, substances_api.router):
         app.include_router(router)
     web_routes.mount(app)
 

@@ -16,7 +16,7 @@ from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from interdict.errors import FieldError, InvalidData
 
-RDLogger.DisableLog("rdApp.*")
+RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
 
 _cleanup = rdMolStandardize.CleanupParameters()
 _chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
@@ -65,12 +65,29 @@ def parse_molblock(block: str, *, field: str = "molblock") -> Chem.Mol:
     return mol
 
 
+def _needs_cleanup(mol: Chem.Mol, fragments: int) -> bool:
+    """Whether the full clean-up pipeline can change this structure.
+
+    A single neutral organic fragment is already its own parent; skipping the pipeline for it
+    is what makes batch screening fast (most inputs are like this).
+    """
+    if fragments > 1:
+        return True
+    return any(a.GetFormalCharge() != 0 or a.GetAtomicNum() not in _ORGANIC
+               for a in mol.GetAtoms())
+
+
+_ORGANIC = {1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 35, 53}
+
+
 def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
     fragments = len(Chem.GetMolFrags(mol))
     input_smiles = Chem.MolToSmiles(mol)
-    parent = rdMolStandardize.Cleanup(mol, _cleanup)
-    parent = _chooser.choose(parent)
-    parent = _uncharger.uncharge(parent)
+    parent = mol
+    if tautomer or _needs_cleanup(mol, fragments):
+        parent = rdMolStandardize.Cleanup(mol, _cleanup)
+        parent = _chooser.choose(parent)
+        parent = _uncharger.uncharge(parent)
     if tautomer:
         try:
             parent = _tautomers.Canonicalize(parent)

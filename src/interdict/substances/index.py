@@ -33,6 +33,10 @@ def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
     return _morgan.GetFingerprint(mol)
 
 
+def flat_smiles(mol: Chem.Mol) -> str:
+    return Chem.MolToSmiles(mol, isomericSmiles=False)
+
+
 @dataclass(frozen=True)
 class ListInfo:
     id: str
@@ -80,6 +84,9 @@ class SubstanceIndex:
     classes: list[CompiledClass] = field(default_factory=list)
     transformations: list[CompiledTransformation] = field(default_factory=list)
     target_schedules: dict[str, set[str]] = field(default_factory=dict)
+    #: Non-stereo canonical SMILES of every listed structure, for cheap product look-ups.
+    by_flat_smiles: dict[str, list[IndexedEntry]] = field(
+        default_factory=lambda: defaultdict(list))
     drug_fps: list[DataStructs.ExplicitBitVect] = field(default_factory=list)
     drug_refs: list[IndexedEntry] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
@@ -120,6 +127,7 @@ def build_index(registry: Registry) -> SubstanceIndex:
                 if structure is not None:
                     index.by_inchikey[structure.inchikey].append(item)
                     index.by_connectivity[structure.connectivity].append(item)
+                    index.by_flat_smiles[flat_smiles(structure.mol)].append(item)
                     index.drug_fps.append(fingerprint(structure.mol))
                     index.drug_refs.append(item)
         elif isinstance(content, ClassDefinitions):
@@ -134,9 +142,9 @@ def build_index(registry: Registry) -> SubstanceIndex:
                     spec=t, reaction=ReactionFromSmarts(t.reaction_smarts)))
     for defs in class_files:
         for cls in defs.classes:
-            info = index.list_by_id(cls.list_id)
             index.classes.append(CompiledClass(
-                spec=cls, info=info, core=Chem.MolFromSmarts(cls.core_smarts),
+                spec=cls, info=index.list_by_id(cls.list_id),
+                core=Chem.MolFromSmarts(cls.core_smarts),
                 forbidden=[(m.description, Chem.MolFromSmarts(m.smarts))
                            for m in cls.forbidden if m.smarts]))
     return index

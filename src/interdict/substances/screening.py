@@ -12,7 +12,7 @@ from rdkit import Chem, DataStructs
 from rdkit.Chem import rdMolDescriptors
 
 from interdict.substances.chem import Structure, standardise
-from interdict.substances.index import IndexedEntry, SubstanceIndex, fingerprint
+from interdict.substances.index import IndexedEntry, SubstanceIndex, fingerprint, flat_smiles
 from interdict.substances.schemas import Basis, Match, Similar, Verdict
 
 #: Bases that make a substance controlled; the others put it on watch.
@@ -27,7 +27,7 @@ def _match(item: IndexedEntry, basis: Basis, explanation: str, **extra: object) 
     return Match(list=item.info.id, list_title=item.info.title,
                  jurisdiction=item.info.jurisdiction, schedule=item.entry.schedule,
                  substance=item.entry.name, basis=basis, explanation=explanation,
-                 cas=item.entry.cas, hs_codes=item.entry.hs_codes, **extra)  # type: ignore[arg-type]
+                 cas=item.entry.cas, hs_codes=item.entry.hs_codes, **extra)
 
 
 def _listed_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
@@ -90,20 +90,23 @@ def _precursor_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
             for product in products:
                 try:
                     Chem.SanitizeMol(product)
-                    ps = standardise(product, tautomer=False)
+                    product_smiles = flat_smiles(product)
                 except Exception:
                     continue
-                for item in index.by_inchikey.get(ps.inchikey, []):
+                # Compared without stereo: the listings cover stereoisomers, and a one-pot
+                # conversion rarely preserves every stereocentre anyway.
+                for item in index.by_flat_smiles.get(product_smiles, []):
                     if item.entry.schedule not in index.target_schedules.get(item.info.id, ()):
                         continue
                     key = f"{item.info.id}:{item.entry.name}"
-                    if key in seen or ps.inchikey == s.inchikey:
+                    if key in seen or item.structure is None \
+                            or item.structure.inchikey == s.inchikey:
                         continue
                     seen.add(key)
                     matches.append(_match(item, Basis.designer_precursor, (
                         f"One step ({t.spec.name}) converts it to {item.entry.name}, listed in "
                         f"{item.entry.schedule} of {item.info.title}: {t.spec.description}"),
-                        product_smiles=ps.smiles))
+                        product_smiles=product_smiles))
     return matches
 
 

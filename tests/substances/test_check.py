@@ -1,0 +1,133 @@
+"""Verdicts for each basis, bad input, CLI and API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from interdict.cli.main import cli
+from interdict.errors import InvalidData
+from interdict.reference.registry import Registry
+from interdict.substances import service
+from interdict.substances.schemas import CheckQuery
+
+INDEX = service.get_index(Registry())
+
+
+def check(**kw: str):
+    return service.check(index=INDEX, query=CheckQuery(**kw))
+
+
+def bases(v) -> set[tuple[str, str]]:
+    return {(m.substance, m.basis.value) for m in v.matches}
+
+
+def test_exact_listed_structure():
+    v = check(smiles="CC(=O)Cc1ccccc1")
+    assert v.controlled and ("1-Phenyl-2-propanone", "exact") in bases(v)
+    m = next(m for m in v.matches if m.basis.value == "exact")
+    assert m.schedule == "Table I" and m.hs_codes == ["2914.31"] and "InChIKey" in m.explanation
+
+
+def test_salt_form_is_controlled_through_its_parent():
+    v = check(smiles="CN[C@@H](C)[C@@H](O)c1ccccc1.Cl")
+    assert v.controlled and ("Pseudoephedrine", "salt") in bases(v)
+    assert v.parent_smiles == "CN[C@@H](C)[C@@H](O)c1ccccc1"
+
+
+def test_unlisted_stereoisomer():
+    v = check(smiles="CN[C@H](C)[C@H](O)c1ccccc1")  # (+)-ephedrine, not the listed (-)-form
+    assert v.controlled and ("Ephedrine", "stereoisomer") in bases(v)
+
+
+def test_class_member():
+    v = check(smiles="COCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1")  # methoxyacetylfentanyl
+    assert v.controlled
+    cls = next(m for m in v.matches if m.substance == "US fentanyl-related substances class")
+    assert cls.basis.value == "class" and "21 CFR 1308.11(h)(30)" in cls.explanation
+    assert cls.highlight_atoms
+
+
+@pytest.mark.parametrize("smiles, product", [
+    # PMK ethyl glycidate
+    ("CCOC(=O)C1(C)OC1c1ccc2c(c1)OCO2", "3,4-Methylenedioxyphenyl-2-propanone"),
+    ("COC(=O)C1(C)OC1c1ccccc1", "1-Phenyl-2-propanone"),  # BMK methyl glycidate
+    ("CCOC(=O)C(C(C)=O)c1ccccc1", "1-Phenyl-2-propanone"),  # EAPA
+    ("CC(C)(C)OC(=O)N1CCC(=O)CC1", "4-Piperidone"),
+])
+def test_designer_precursor(smiles, product):
+    v = check(smiles=smiles)
+    m = next(m for m in v.matches if m.basis.value == "designer_precursor")
+    assert m.substance == product and "One step" in m.explanation and m.product_smiles
+
+
+def test_clean_negative():
+    v = check(smiles="CC(=O)Nc1ccc(O)cc1")  # paracetamol
+    assert not v.controlled and not v.watch and v.matches == []
+    assert v.similar and all(s.tanimoto < 0.75 for s in v.similar)
+
+
+def test_name_cas_and_fuzzy_suggestions():
+    assert check(name="  Phényl-acetone ").controlled  # diacritics, case, spacing
+    assert check(cas="4468-48-8").matches[0].substance == "alpha-Phenylacetoacetonitrile"
+    dea = check(name="Ketamine")
+    assert dea.controlled and dea.matches[0].list == "us-dea-schedules"
+    v = check(name="ketamin")
+    assert not v.controlled and "Ketamine" in v.suggestions
+
+
+@pytest.mark.parametrize("kw, field, words", [
+    ({"smiles": "C1CC("}, "smiles", "not valid SMILES"),
+    ({"smiles": "c1cccc1"}, "smiles", "invalid chemistry"),
+    ({"cas": "103-79-8"}, "cas", "check digit"),
+    ({"cas": "12-3"}, "cas", "form"),
+])
+def test_bad_input_is_a_clear_error(kw, field, words):
+    with pytest.raises(InvalidData) as exc:
+        check(**kw)
+    assert exc.value.errors[0].field == field and words in exc.value.errors[0].reason
+
+
+def test_exactly_one_identifier():
+    with pytest.raises(ValueError):
+        CheckQuery(smiles="C", name="x")
+
+
+def test_cli_check_and_screen(tmp_path):
+    r = CliRunner().invoke(cli, ["--json", "substances", "check", "--smiles",
+                                 "CC(=O)C(C#N)c1ccccc1"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert {"input", "parent_smiles", "inchikey", "controlled", "matches", "similar"} <= set(out)
+    assert out["controlled"] and out["matches"][0]["basis"] == "exact"
+    f = tmp_path / "batch.smi"
+    f.write_text("CC(=O)Cc1ccccc1 p2p\nnot(a)smiles bad\nCCO ethanol\n")
+    r = CliRunner().invoke(cli, ["--json", "substances", "screen", str(f)])
+    assert r.exit_code == 0, r.output
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line["row"] for line in lines] == [1, 2, 3]
+    assert lines[0]["controlled"] and "error" in lines[1] and not lines[2]["controlled"]
+    r = CliRunner().invoke(cli, ["substances", "check", "--cas", "103-79-8"])
+    assert r.exit_code == 2 and "check digit" in r.stderr
+
+
+def test_api_check_and_screen(client, world):
+    h = world.headers("lab@a")
+    r = client.post("/api/v1/substances/check", json={"name": "APAAN"}, headers=h)
+    assert r.status_code == 200 and r.json()["controlled"]
+    r = client.post("/api/v1/substances/check", json={"smiles": "C1CC("}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == "smiles"
+    r = client.post("/api/v1/substances/check", json={"smiles": "C", "cas": "64-17-5"},
+                    headers=h)
+    assert r.status_code == 422
+    r = client.post("/api/v1/substances/screen", json={"smiles": ["CC(=O)Cc1ccccc1", "xx("]},
+                    headers=h)
+    rows = r.json()
+    assert rows[0]["verdict"]["controlled"] and rows[1]["error"]
+    lists = client.get("/api/v1/substances/lists", headers=h).json()
+    assert {x["id"] for x in lists} >= {"un-1988-tables", "us-dea-schedules"}
+    entries = client.get("/api/v1/substances/lists/substances/un_1988_tables", headers=h).json()
+    assert any(e["name"] == "Safrole" for e in entries)
+    assert client.get("/api/v1/substances/lists/nope", headers=h).status_code == 404
