@@ -16,7 +16,7 @@ import traceback
 from types import FrameType
 from typing import Protocol
 
-from benchmarks import api_throughput
+from benchmarks import api_throughput, substances_screening
 from benchmarks.figures import Figure
 
 
@@ -30,6 +30,7 @@ class Benchmark(Protocol):
 #: never imports a module named by its user.
 BENCHMARKS: dict[str, Benchmark] = {
     "api_throughput": api_throughput,
+    "substances_screening": substances_screening,
 }
 
 
