@@ -156,9 +156,9 @@ class World:
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Log in through the web form; returns the session's CSRF token."""
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token, page.text
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, form.text
     resp = client.post("/login", data={"username": username, "password": password,
                                        "csrf_token": token.group(1), "next": "/"},
                        follow_redirects=False)
@@ -238,3 +238,7 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings)
     server.should_exit = True
     thread.join(timeout=15)
+
+
+# Browser fixtures (Playwright + Debian's Chromium), shared by every package's browser tests.
+from tests.browser_fixtures import browser, page  # noqa: E402, F401

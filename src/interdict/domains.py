@@ -7,4 +7,5 @@ module so that every entry point sees the same set.
 
 from __future__ import annotations
 
+import interdict.substances.demo  # noqa: F401
 import interdict.substances.specs  # noqa: F401

@@ -28,6 +28,7 @@ from interdict.logging import configure_logging
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
 from interdict.substances import api as substances_api
+from interdict.substances import web as substances_web
 from interdict.web import routes as web_routes
 
 DESCRIPTION = """
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router, substances_api.router):
         app.include_router(router)
+    app.include_router(substances_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -34,6 +34,13 @@ class Structure:
     inchikey: str
     formula: str
     fragments: int  # components in the input (>1: a salt, solvate or mixture)
+    #: smiles_order[k] is the index in ``mol`` of the k-th atom written in ``smiles``, so that
+    #: atoms found on ``mol`` can be highlighted on a depiction drawn from ``smiles``.
+    smiles_order: tuple[int, ...] = ()
+
+    def smiles_positions(self, atoms: tuple[int, ...] | list[int]) -> list[int]:
+        where = {atom: k for k, atom in enumerate(self.smiles_order)}
+        return sorted(where[a] for a in atoms if a in where)
 
     @property
     def connectivity(self) -> str:
@@ -94,9 +101,12 @@ def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
         except Exception:  # very large or odd structures: keep the neutral parent
             pass
     Chem.AssignStereochemistry(parent, cleanIt=True, force=True)
-    return Structure(input_smiles=input_smiles, mol=parent, smiles=Chem.MolToSmiles(parent),
+    smiles = Chem.MolToSmiles(parent)
+    order = tuple(parent.GetPropsAsDict(True, True).get("_smilesAtomOutputOrder", ()))
+    return Structure(input_smiles=input_smiles, mol=parent, smiles=smiles,
                      inchikey=Chem.MolToInchiKey(parent),
-                     formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments)
+                     formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments,
+                     smiles_order=order)
 
 
 def identify(mol: Chem.Mol) -> tuple[str, str]:

@@ -74,7 +74,7 @@ def _class_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
             explanation=(f"Contains the core of the {cls.spec.name} ({cls.spec.legal_reference})"
                          + (f"; the definition allows: {allowed}" if allowed else "")
                          + "; none of its exclusions applies."),
-            highlight_atoms=list(hit)))
+            highlight_atoms=s.smiles_positions(hit)))
     return matches
 
 

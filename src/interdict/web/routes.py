@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
 from pydantic import ValidationError
 
 from interdict import __version__
@@ -60,6 +61,14 @@ from interdict.web.nav import nav_for
 HERE = Path(__file__).parent
 LOGIN_CSRF_COOKIE = "interdict_login_csrf"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+_template_dirs: list[str] = [str(HERE / "templates")]
+
+
+def add_template_dir(path: Path) -> None:
+    """Let a domain package ship its own page templates (they extend base.html)."""
+    if str(path) not in _template_dirs:
+        _template_dirs.append(str(path))
+        templates.env.loader = FileSystemLoader(_template_dirs)
 templates.env.globals["version"] = __version__
 templates.env.filters["tojson_attr"] = lambda v: json.dumps(v)
 
