@@ -25,10 +25,20 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _nps_names(path: Path) -> list[str]:
+    """Compound names from the TraceFinder export's second section (compound list)."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    header = int(next(csv.reader([lines[3]]))[3])  # "Compound Header Line Number"
+    reader = csv.reader(lines[header - 1:])
+    next(reader)
+    return [row[0] for row in reader if row and row[0].strip()]
+
+
 def run(*, quick: bool) -> list[Figure]:
     import interdict.domains  # noqa: F401  (registers the substance reference kinds)
     from interdict.substances import service
     from interdict.substances.chem import parse_smiles
+    from interdict.substances.schemas import CheckQuery
     from interdict.substances.screening import screen_mol
 
     index = service.get_index(Registry())
@@ -56,6 +66,12 @@ def run(*, quick: bool) -> list[Figure]:
                                                   for i, r in enumerate(fent)]))
     fshare = sum(1 for r in fres if r.verdict and r.verdict.controlled) / len(fres)
 
+    nps = _nps_names(DATA / "nps_suspect_database_nov2022_tracefinder.csv")
+    covered = 0
+    for name in nps:
+        verdict = service.check(index=index, query=CheckQuery(name=name))
+        covered += bool(verdict.matches)
+
     params = {"lists": len(index.lists), "classes": len(index.classes),
               "transformations": len(index.transformations), "structures": len(rows),
               "core": "one"}
@@ -68,6 +84,10 @@ def run(*, quick: bool) -> list[Figure]:
         Figure(benchmark="substances_screening", figure="fentanyl_analogues_controlled_share",
                value=round(fshare, 4), unit="share", better="higher", target=0.97,
                params={"file": "fentanyl_analogs_rt_base_kim2025.csv", "n": len(fres)}),
+        Figure(benchmark="substances_screening", figure="nps_suspect_list_name_coverage",
+               value=round(covered / len(nps), 4), unit="share", better="higher",
+               params={"file": "nps_suspect_database_nov2022_tracefinder.csv", "n": len(nps),
+                       "how": "name or synonym found on any list"}),
         Figure(benchmark="substances_screening", figure="decoys_controlled_share",
                value=round(flagged / len(results), 4), unit="share", better="lower",
                target=0.005, params={"file": "decoys_chembl28_random2000.smi",
