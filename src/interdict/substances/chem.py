@@ -89,12 +89,18 @@ _ORGANIC = {1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 35, 53}
 
 def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
     fragments = len(Chem.GetMolFrags(mol))
-    input_smiles = Chem.MolToSmiles(mol)
     parent = mol
-    if tautomer or _needs_cleanup(mol, fragments):
-        parent = rdMolStandardize.Cleanup(mol, _cleanup)
-        parent = _chooser.choose(parent)
-        parent = _uncharger.uncharge(parent)
+    if not tautomer and not _needs_cleanup(mol, fragments):
+        # Fast path (batch screening): the input is already its own parent.
+        smiles = Chem.MolToSmiles(parent)
+        return Structure(input_smiles=smiles, mol=parent, smiles=smiles,
+                         inchikey=Chem.MolToInchiKey(parent),
+                         formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments,
+                         smiles_order=_output_order(parent))
+    input_smiles = Chem.MolToSmiles(mol)
+    parent = rdMolStandardize.Cleanup(mol, _cleanup)
+    parent = _chooser.choose(parent)
+    parent = _uncharger.uncharge(parent)
     if tautomer:
         try:
             parent = _tautomers.Canonicalize(parent)
@@ -102,11 +108,18 @@ def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
             pass
     Chem.AssignStereochemistry(parent, cleanIt=True, force=True)
     smiles = Chem.MolToSmiles(parent)
-    order = tuple(parent.GetPropsAsDict(True, True).get("_smilesAtomOutputOrder", ()))
     return Structure(input_smiles=input_smiles, mol=parent, smiles=smiles,
                      inchikey=Chem.MolToInchiKey(parent),
                      formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments,
-                     smiles_order=order)
+                     smiles_order=_output_order(parent))
+
+
+def _output_order(mol: Chem.Mol) -> tuple[int, ...]:
+    """Atom order of the last MolToSmiles call on ``mol`` (RDKit stores it as a property)."""
+    if not mol.HasProp("_smilesAtomOutputOrder"):
+        return ()
+    text = mol.GetProp("_smilesAtomOutputOrder").strip("[]").rstrip(",")
+    return tuple(int(x) for x in text.split(",") if x)
 
 
 def identify(mol: Chem.Mol) -> tuple[str, str]:
