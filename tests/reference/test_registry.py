@@ -67,3 +67,9 @@ def test_missing_override_directory(tmp_path):
     with pytest.raises(InvalidData) as exc:
         Registry(override=tmp_path / "nope").names()
     assert exc.value.errors[0].field == "INTERDICT_REFERENCE_PATH"
+
+
+def test_every_shipped_file_has_a_sources_entry():
+    text = (SHIPPED / "SOURCES.md").read_text()
+    missing = [n for n in Registry().names() if f"`{n}.yaml`" not in text]
+    assert not missing, f"reference files without a SOURCES.md entry: {missing}"
