@@ -52,7 +52,7 @@ def test_browser_search_structure_and_see_highlight(live_server, page, world):
     # RDKit draws highlighted atoms as filled ellipses in the highlight colour (#FF8C19).
     markup = svg.evaluate("el => el.outerHTML")
     assert re.search(r"fill:#FF8C19", markup, re.IGNORECASE), markup[:300]
-    page.fill("input[name=q]", "CCOC(=O)C1(C)OC1c1ccc2c(c1)OCO2")
+    page.fill("input[name=q]", "O=C(OCc1ccccc1)N1CCC(Nc2ccccc2)CC1")  # Cbz-4-AP
     page.click("#btn-check")
     expect(page.locator("#verdict-status")).to_have_text("WATCH")
     expect(page.locator("#matches")).to_contain_text("designer precursor")
