@@ -125,3 +125,32 @@ def test_db_downgrade_and_current(run):
     run("db", "upgrade")
     r = run("--json", "db", "current")
     assert json.loads(r.stdout)["current"] == json.loads(r.stdout)["head"]
+
+
+def test_deactivate_and_reset_password(run, database_url):
+    run("db", "upgrade")
+    run("users", "create", "officer", "--full-name", "Officer", "--role", "analyst",
+        "--password", "first-password-1")
+    token = json.loads(run("--json", "tokens", "create", "--user", "officer", "--role",
+                           "analyst").stdout)["token"]
+    from fastapi.testclient import TestClient
+
+    from interdict.api.app import create_app
+    from interdict.config import Settings
+
+    app = create_app(Settings(mode="test", database_url=database_url), start_workers=False)
+    with TestClient(app, base_url="https://testserver") as c:
+        h = {"Authorization": f"Bearer {token}"}
+        assert c.get("/api/v1/me", headers=h).status_code == 200
+        r = run("users", "deactivate", "officer")
+        assert r.exit_code == 0, r.output
+        assert c.get("/api/v1/me", headers=h).status_code == 401
+        assert run("users", "activate", "officer").exit_code == 0
+        assert c.get("/api/v1/me", headers=h).status_code == 200
+    r = run("users", "set-password", "officer", "--password", "short")
+    assert r.exit_code == 2 and "password" in r.stderr
+    assert run("users", "set-password", "officer", "--password", "second-password-2") \
+        .exit_code == 0
+    assert run("users", "deactivate", "nobody").exit_code == 3
+    events = json.loads(run("--json", "audit", "list", "--limit", "5").stdout)
+    assert any(e["action"] == "user.changed" for e in events)

@@ -17,6 +17,8 @@ class AuditAction(enum.StrEnum):
     logout = "logout"
     agency_created = "agency.created"
     user_created = "user.created"
+    #: Deactivation, reactivation or password reset of a user.
+    user_changed = "user.changed"
     token_created = "token.created"
     token_revoked = "token.revoked"
     #: Consultation of a record that may hold personal data.

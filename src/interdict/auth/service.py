@@ -114,6 +114,45 @@ def create_user(session: Session, *, agency: Agency, data: UserCreate,
     return user
 
 
+def set_active(session: Session, *, actor: Actor, username: str, active: bool) -> User:
+    """Deactivate (or reactivate) a user of the actor's agency; ends their sessions.
+
+    Users are never deleted: their name stays attached to audit rows and alert history.
+    """
+    actor.require(Permission.users_manage)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.agency_id != actor.agency_id:
+        raise NotFound(f"no user {username!r} in agency {actor.agency_code}")
+    user.active = active
+    if not active:
+        now = utcnow()
+        for web in session.scalars(select(WebSession).where(
+                WebSession.user_id == user.id, WebSession.ended_at.is_(None))):
+            web.ended_at = now
+    audit.record(session, actor=actor, action=AuditAction.user_changed, resource_type="user",
+                 resource_id=user.id, details={"active": active})
+    return user
+
+
+def set_password(session: Session, *, actor: Actor, username: str, password: str) -> User:
+    """Set a new password (admin reset); ends the user's browser sessions."""
+    actor.require(Permission.users_manage)
+    if len(password) < 10:
+        raise InvalidData("password too short",
+                          errors=[FieldError("password", "at least 10 characters")])
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.agency_id != actor.agency_id:
+        raise NotFound(f"no user {username!r} in agency {actor.agency_code}")
+    user.password_hash = hash_password(password)
+    now = utcnow()
+    for web in session.scalars(select(WebSession).where(
+            WebSession.user_id == user.id, WebSession.ended_at.is_(None))):
+        web.ended_at = now
+    audit.record(session, actor=actor, action=AuditAction.user_changed, resource_type="user",
+                 resource_id=user.id, details={"password": "reset"})
+    return user
+
+
 def list_users(session: Session, *, actor: Actor) -> list[User]:
     return list(session.scalars(
         select(User).where(User.agency_id == actor.agency_id).order_by(User.username)))

@@ -196,6 +196,41 @@ def users_create(obj: CliContext, username: str, full_name: str, roles: tuple[st
     obj.emit(data, f"created user {username} in {data['agency']['code']}")
 
 
+@users.command("deactivate")
+@click.argument("username")
+@pass_ctx
+def users_deactivate(obj: CliContext, username: str) -> None:
+    """Deactivate a user (kept for the audit trail); ends their sessions and tokens' use."""
+    with obj.session() as session:
+        auth.set_active(session, actor=obj.system_actor(session), username=username,
+                        active=False)
+    obj.emit({"username": username, "active": False}, f"deactivated {username}")
+
+
+@users.command("activate")
+@click.argument("username")
+@pass_ctx
+def users_activate(obj: CliContext, username: str) -> None:
+    """Reactivate a deactivated user."""
+    with obj.session() as session:
+        auth.set_active(session, actor=obj.system_actor(session), username=username,
+                        active=True)
+    obj.emit({"username": username, "active": True}, f"activated {username}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="INTERDICT_NEW_USER_PASSWORD", help="Prompted when not given.")
+@pass_ctx
+def users_set_password(obj: CliContext, username: str, password: str) -> None:
+    """Reset a user's password; their browser sessions end."""
+    with obj.session() as session:
+        auth.set_password(session, actor=obj.system_actor(session), username=username,
+                          password=password)
+    obj.emit({"username": username, "password": "reset"}, f"password reset for {username}")
+
+
 @users.command("list")
 @pass_ctx
 def users_list(obj: CliContext) -> None:
