@@ -80,11 +80,12 @@ def _needs_cleanup(mol: Chem.Mol, fragments: int) -> bool:
     """
     if fragments > 1:
         return True
-    return any(a.GetFormalCharge() != 0 or a.GetAtomicNum() not in _ORGANIC
-               for a in mol.GetAtoms())
+    return mol.HasSubstructMatch(_CHARGED_OR_INORGANIC)
 
 
-_ORGANIC = {1, 5, 6, 7, 8, 9, 14, 15, 16, 17, 35, 53}
+# A charged atom or an element outside the organic subset (matched in C++, not atom by atom).
+_CHARGED_OR_INORGANIC = Chem.MolFromSmarts(
+    "[+,-,!#1&!#5&!#6&!#7&!#8&!#9&!#14&!#15&!#16&!#17&!#35&!#53]")
 
 
 def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:

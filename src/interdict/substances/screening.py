@@ -8,6 +8,7 @@ membership of a structural class defined in law; one reaction step from a listed
 
 from __future__ import annotations
 
+import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdMolDescriptors
 
@@ -114,9 +115,14 @@ def _similar(index: SubstanceIndex, s: Structure, n: int = SIMILAR_REPORTED) -> 
     if not index.drug_fps:
         return []
     scores = DataStructs.BulkTanimotoSimilarity(fingerprint(s.mol), index.drug_fps)
+    # Only the best few matter: take twice as many candidates as reported (duplicates of one
+    # structure across lists are skipped below) without sorting every listed structure.
+    arr = np.fromiter(scores, dtype=np.float64, count=len(scores))
+    k = min(4 * n, len(arr))
+    top = np.argpartition(-arr, k - 1)[:k]
+    top = top[np.argsort(-arr[top], kind="stable")]
     best: dict[str, Similar] = {}
-    for score, item in sorted(zip(scores, index.drug_refs, strict=True),
-                              key=lambda x: -x[0]):
+    for score, item in ((float(arr[i]), index.drug_refs[int(i)]) for i in top):
         if item.structure is None or item.structure.inchikey == s.inchikey:
             continue
         key = item.structure.inchikey
