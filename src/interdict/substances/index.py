@@ -84,6 +84,8 @@ class SubstanceIndex:
     classes: list[CompiledClass] = field(default_factory=list)
     transformations: list[CompiledTransformation] = field(default_factory=list)
     target_schedules: dict[str, set[str]] = field(default_factory=dict)
+    #: Heavy-atom counts of the transformation targets (a cheap pre-check on products).
+    target_sizes: set[int] = field(default_factory=set)
     #: Non-stereo canonical SMILES of every listed structure, for cheap product look-ups.
     by_flat_smiles: dict[str, list[IndexedEntry]] = field(
         default_factory=lambda: defaultdict(list))
@@ -140,6 +142,10 @@ def build_index(registry: Registry) -> SubstanceIndex:
             for t in content.transformations:
                 index.transformations.append(CompiledTransformation(
                     spec=t, reaction=ReactionFromSmarts(t.reaction_smarts)))
+    for item in index.entries:
+        if item.structure is not None and item.entry.schedule in index.target_schedules.get(
+                item.info.id, ()):
+            index.target_sizes.add(item.structure.mol.GetNumHeavyAtoms())
     for defs in class_files:
         for cls in defs.classes:
             index.classes.append(CompiledClass(

@@ -89,6 +89,10 @@ def _precursor_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
             continue
         for products in outcomes:
             for product in products:
+                # Cheap necessary condition before sanitising and writing SMILES: a product
+                # can only be a target if it has a target's number of heavy atoms.
+                if product.GetNumHeavyAtoms() not in index.target_sizes:
+                    continue
                 try:
                     Chem.SanitizeMol(product)
                     product_smiles = flat_smiles(product)
