@@ -114,3 +114,20 @@ def test_profile_token_creation_and_revocation(client, world):
     client.post(f"/profile/tokens/{tid['id']}/revoke", data={"csrf_token": csrf})
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret}"}).status_code \
         == 401
+
+
+def test_share_alert_from_the_web(client, world):
+    aid = client.post("/api/v1/alerts", headers=world.headers("analyst@a"), json={
+        "source": "targeting", "kind": "k", "title": "joint case", "severity": "low"}).json()["id"]
+    csrf = login(client, "analyst@a")
+    page = client.get(f"/alerts/{aid}")
+    assert 'id="share-form"' in page.text and "H2: no onward dissemination" in page.text
+    r = client.post(f"/alerts/{aid}/share", data={"csrf_token": csrf, "agency": "AG-B",
+                                                  "handling_code": "H2", "justification": ""})
+    assert "Not shared" in r.text
+    r = client.post(f"/alerts/{aid}/share", data={"csrf_token": csrf, "agency": "AG-B",
+                                                  "handling_code": "H2",
+                                                  "justification": "joint operation"})
+    assert "Shared with AG-B (H2)" in r.text
+    h = world.headers("analyst@b")
+    assert client.get(f"/api/v1/alerts/{aid}", headers=h).status_code == 200

@@ -28,6 +28,7 @@ from interdict.alerts.schemas import (
     AlertCommentCreate,
     AlertFilter,
     AlertRead,
+    AlertShare,
     AlertTriage,
     Outcome,
     Severity,
@@ -211,7 +212,11 @@ def alert_detail(request: Request, alert_id: int, session: WriteSession, actor: 
     detail = alerts.get_alert(session, actor=actor, alert_id=alert_id,
                               justification="opened in the web UI")
     users = alerts.assignable_users(session, actor=actor)
-    return render(request, "alert_detail.html", actor, alert=detail,
+    codes = request.app.state.reference.get("platform/handling_codes").content.entries
+    partners = [a for a in auth.list_agencies(session) if a.id != actor.agency_id]
+    return render(request, "alert_detail.html", actor, alert=detail, handling_codes=codes,
+                  partners=partners, can_share=actor.can(Permission.share_records)
+                  and detail.agency_id == actor.agency_id,
                   users={u.id: u for u in users}, outcomes=[o.value for o in Outcome],
                   can_work=actor.can(Permission.alerts_work)
                   and detail.agency_id == actor.agency_id,
@@ -255,6 +260,22 @@ def alert_close(alert_id: int, session: WriteSession, actor: PageActor,
         return _redirect_detail(alert_id, f"Unknown outcome {outcome!r}")
     alerts.close(session, actor=actor, alert_id=alert_id, data=data)
     return _redirect_detail(alert_id, "Alert closed")
+
+
+@router.post("/alerts/{alert_id}/share", dependencies=[Depends(form_csrf)])
+def alert_share(alert_id: int, session: WriteSession, actor: PageActor,
+                agency: Annotated[str, Form(max_length=32)],
+                handling_code: Annotated[str, Form(max_length=20)],
+                justification: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    try:
+        data = AlertShare(agency=agency, handling_code=handling_code,
+                          justification=justification)
+    except ValidationError as exc:
+        reasons = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                            for e in exc.errors())
+        return _redirect_detail(alert_id, f"Not shared: {reasons}")
+    alerts.share(session, actor=actor, alert_id=alert_id, data=data)
+    return _redirect_detail(alert_id, f"Shared with {agency} ({handling_code})")
 
 
 # --- audit and profile ----------------------------------------------------------------------
