@@ -179,8 +179,6 @@ def _step_alerts(ctx: DemoContext) -> None:
             row = ctx.session.get(Alert, alert.id)
             assert row is not None
             row.created_at = row.updated_at = created
-            for step in row.history:
-                step.created_at = created
             roll = ctx.rng.random()
             if roll < 0.55 or not actor.can(Permission.alerts_work):
                 pass
@@ -195,6 +193,13 @@ def _step_alerts(ctx: DemoContext) -> None:
                                           Outcome.no_action])
                 alerts.close(ctx.session, actor=actor, alert_id=alert.id,
                              data=AlertClose(outcome=outcome, note="Demo outcome."))
+            # Workflow steps happened hours after the alert, not at load time.
+            ctx.session.flush()
+            ctx.session.refresh(row)
+            for k, step in enumerate(row.history):
+                step.created_at = min(created + dt.timedelta(hours=3 * k), ctx.now)
+            if row.closed_at is not None:
+                row.closed_at = row.updated_at = row.history[-1].created_at
             n += 1
     ctx.summary["alerts"] = n
     # The police unit shares its seizure-link alerts with customs: sharing is explicit,
