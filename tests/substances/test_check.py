@@ -136,3 +136,10 @@ def test_api_check_and_screen(client, world):
     entries = client.get("/api/v1/substances/lists/substances/un_1988_tables", headers=h).json()
     assert any(e["name"] == "Safrole" for e in entries)
     assert client.get("/api/v1/substances/lists/nope", headers=h).status_code == 404
+
+
+def test_stereocentre_next_to_a_carbonyl_survives_standardisation():
+    # Cocaine's C-2 is alpha to the ester carbonyl; tautomer canonicalisation must keep it.
+    v = check(smiles="COC(=O)[C@H]1[C@@H](OC(=O)c2ccccc2)C[C@@H]2CC[C@H]1N2C.Cl")
+    assert ("Cocaine", "salt") in bases(v)
+    assert v.parent_smiles == "COC(=O)[C@H]1[C@@H](OC(=O)c2ccccc2)C[C@@H]2CC[C@H]1N2C"

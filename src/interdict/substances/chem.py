@@ -21,7 +21,13 @@ RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
 _cleanup = rdMolStandardize.CleanupParameters()
 _chooser = rdMolStandardize.LargestFragmentChooser(preferOrganic=True)
 _uncharger = rdMolStandardize.Uncharger()
-_tautomers = rdMolStandardize.TautomerEnumerator()
+_tautomer_params = rdMolStandardize.CleanupParameters()
+# Keep stereocentres next to enolisable carbonyls (cocaine's C-2, cathinones' alpha carbon):
+# by default the canonicaliser drops them, which turns a listed stereoisomer into "another
+# stereoisomer" of itself.
+_tautomer_params.tautomerRemoveSp3Stereo = False
+_tautomer_params.tautomerRemoveBondStereo = False
+_tautomers = rdMolStandardize.TautomerEnumerator(_tautomer_params)
 
 
 @dataclass(frozen=True)
