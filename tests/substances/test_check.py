@@ -143,3 +143,40 @@ def test_stereocentre_next_to_a_carbonyl_survives_standardisation():
     v = check(smiles="COC(=O)[C@H]1[C@@H](OC(=O)c2ccccc2)C[C@@H]2CC[C@H]1N2C.Cl")
     assert ("Cocaine", "salt") in bases(v)
     assert v.parent_smiles == "COC(=O)[C@H]1[C@@H](OC(=O)c2ccccc2)C[C@@H]2CC[C@H]1N2C"
+
+
+def test_every_listed_structure_checks_as_itself():
+    """Single checks and the index standardise alike (a benzodiazepine once came back clear)."""
+    missed = []
+    for item in INDEX.entries:
+        if item.entry.smiles and item.structure is not None:
+            v = check(smiles=item.entry.smiles)
+            if not any(m.substance == item.entry.name and m.list == item.info.id
+                       for m in v.matches):
+                missed.append(f"{item.info.id}: {item.entry.name}")
+    assert not missed, missed[:20]
+
+
+@pytest.mark.parametrize("kw, field", [
+    ({"smiles": "C" * 1200}, "smiles"),
+    ({"smiles": "C" * 200}, "smiles"),
+    ({"inchikey": "hello"}, "inchikey"),
+])
+def test_oversized_and_malformed_identifiers_refused(kw, field):
+    with pytest.raises(InvalidData) as exc:
+        check(**kw)
+    assert exc.value.errors[0].field == field
+
+
+def test_inchikey_skeleton_only_is_a_stereoisomer_not_exact():
+    # Cocaine's skeleton with a stereo block no listed form has.
+    v = check(inchikey="ZPUCINDJVBIVPJ-AAAAAAAAAA-N")
+    assert v.matches and {m.basis.value for m in v.matches} == {"stereoisomer"}
+    assert "skeleton" in v.matches[0].explanation
+
+
+def test_screen_file_with_bad_bytes_keeps_going(tmp_path):
+    f = tmp_path / "mixed.smi"
+    f.write_bytes(b"CC(=O)Cc1ccccc1 p2p\n\xff\xfe junk\nCCO ethanol\n")
+    rows = list(service.screen(index=INDEX, rows=service.read_structures(str(f))))
+    assert rows[0].verdict.controlled and rows[1].error and not rows[2].verdict.controlled

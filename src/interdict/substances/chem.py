@@ -25,8 +25,8 @@ _tautomer_params = rdMolStandardize.CleanupParameters()
 # Keep stereocentres next to enolisable carbonyls (cocaine's C-2, cathinones' alpha carbon):
 # by default the canonicaliser drops them, which turns a listed stereoisomer into "another
 # stereoisomer" of itself.
-_tautomer_params.tautomerRemoveSp3Stereo = False
-_tautomer_params.tautomerRemoveBondStereo = False
+_tautomer_params.tautomerRemoveSp3Stereo = False  # type: ignore[assignment]
+_tautomer_params.tautomerRemoveBondStereo = False  # type: ignore[assignment]
 _tautomers = rdMolStandardize.TautomerEnumerator(_tautomer_params)
 
 
@@ -54,10 +54,27 @@ class Structure:
         return self.inchikey.split("-")[0]
 
 
+#: Larger inputs are refused: drug-like molecules are far smaller, and RDKit's InChI and
+#: drawing code take minutes (or crash) on polymers of thousands of atoms.
+MAX_SMILES_CHARS = 1000
+MAX_HEAVY_ATOMS = 150
+
+
+def _check_size(mol: Chem.Mol, field: str) -> Chem.Mol:
+    if mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        raise InvalidData(f"structure has {mol.GetNumHeavyAtoms()} heavy atoms; at most "
+                          f"{MAX_HEAVY_ATOMS} are screened",
+                          errors=[FieldError(field, f"more than {MAX_HEAVY_ATOMS} heavy atoms")])
+    return mol
+
+
 def parse_smiles(smiles: str, *, field: str = "smiles") -> Chem.Mol:
     text = smiles.strip()
     if not text:
         raise InvalidData("empty SMILES", errors=[FieldError(field, "empty")])
+    if len(text) > MAX_SMILES_CHARS:
+        raise InvalidData(f"SMILES of {len(text)} characters; at most {MAX_SMILES_CHARS}",
+                          errors=[FieldError(field, f"longer than {MAX_SMILES_CHARS} characters")])
     mol = Chem.MolFromSmiles(text, sanitize=False)
     if mol is None:
         raise InvalidData(f"SMILES {text!r} cannot be parsed",
@@ -67,7 +84,7 @@ def parse_smiles(smiles: str, *, field: str = "smiles") -> Chem.Mol:
     except Exception as exc:  # RDKit raises several sanitisation error types
         raise InvalidData(f"SMILES {text!r} is not a valid structure: {exc}",
                           errors=[FieldError(field, f"invalid chemistry: {exc}")]) from exc
-    return mol
+    return _check_size(mol, field)
 
 
 def parse_molblock(block: str, *, field: str = "molblock") -> Chem.Mol:
@@ -75,7 +92,7 @@ def parse_molblock(block: str, *, field: str = "molblock") -> Chem.Mol:
     if mol is None:
         raise InvalidData("MOL block cannot be read",
                           errors=[FieldError(field, "not a valid MDL MOL block")])
-    return mol
+    return _check_size(mol, field)
 
 
 def _needs_cleanup(mol: Chem.Mol, fragments: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,15 +19,18 @@ from interdict.substances.schemas import Basis, CheckQuery, Match, ScreenRow, Ve
 from interdict.substances.screening import _match, screen_mol, verdict_for_structure
 
 _cache: dict[tuple[str, ...], SubstanceIndex] = {}
+_lock = threading.Lock()
+INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 
 
 def get_index(registry: Registry) -> SubstanceIndex:
     """The index for the registry's current files (rebuilt when a file's checksum changes)."""
     key = tuple(f"{n}:{registry.get(n).checksum}" for n in registry.names())
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = build_index(registry)
-    return _cache[key]
+    with _lock:  # one build at a time; concurrent first requests wait for it
+        if key not in _cache:
+            _cache.clear()
+            _cache[key] = build_index(registry)
+        return _cache[key]
 
 
 def _entry_matches(items: list[IndexedEntry], basis: Basis, how: str) -> list[Match]:
@@ -37,10 +42,10 @@ def check(*, index: SubstanceIndex, query: CheckQuery) -> Verdict:
     """Resolve the query to a structure where possible and explain its control status."""
     kind, value = query.kind, query.value.strip()
     if kind == "smiles":
-        s = standardise(parse_smiles(value))
+        s = standardise(parse_smiles(value), tautomer=False)
         return verdict_for_structure(index, s, input_text=value, input_kind=kind)
     if kind == "molblock":
-        s = standardise(parse_molblock(query.value))
+        s = standardise(parse_molblock(query.value), tautomer=False)
         return verdict_for_structure(index, s, input_text="(MOL block)", input_kind=kind)
     if kind == "cas":
         problem = cas_problem(value)
@@ -50,10 +55,25 @@ def check(*, index: SubstanceIndex, query: CheckQuery) -> Verdict:
         items = index.by_cas.get(value, [])
         extra = _entry_matches(items, Basis.cas, f"CAS {value} is")
     elif kind == "inchikey":
-        items = index.by_inchikey.get(value.upper(), [])
-        if not items:
-            items = index.by_connectivity.get(value.upper().split("-")[0], [])
-        extra = _entry_matches(items, Basis.exact, f"InChIKey {value} is")
+        key = value.upper()
+        if not INCHIKEY.match(key):
+            raise InvalidData(f"{value!r} is not an InChIKey",
+                              errors=[FieldError("inchikey", "not in the form "
+                                                 "XXXXXXXXXXXXXX-XXXXXXXXXX-X")])
+        items = index.by_inchikey.get(key, [])
+        if items:
+            extra = _entry_matches(items, Basis.exact, f"InChIKey {key} is")
+        else:
+            # Same skeleton, other stereo: the exact structure is unknown, so report the
+            # skeleton matches and do not screen a listed structure in its place.
+            skeleton = index.by_connectivity.get(key.split("-")[0], [])
+            extra = _entry_matches(skeleton, Basis.stereoisomer,
+                                   f"InChIKey {key} has the skeleton (first block) of")
+            extra = [m for m, i in zip(extra, skeleton, strict=True)
+                     if i.info.includes_stereoisomers]
+            return Verdict(input=value, input_kind=kind, parent_smiles=None, inchikey=key,
+                           formula=None, controlled=bool(extra), watch=False, matches=extra,
+                           similar=[], reference_versions=dict(index.versions))
     else:
         items = index.by_name.get(normalise_name(value), [])
         extra = _entry_matches(items, Basis.name, "Named")
@@ -102,7 +122,11 @@ def read_structures(path: str) -> Iterator[tuple[int, str | None, str]]:
     import csv
 
     if path.lower().endswith(".sdf"):
-        supplier = Chem.SDMolSupplier(path, sanitize=True)
+        try:
+            supplier = Chem.SDMolSupplier(path, sanitize=True)
+        except OSError as exc:
+            yield 1, None, f"file cannot be read as SDF: {exc}"
+            return
         for i, mol in enumerate(supplier, start=1):
             if mol is None:
                 yield i, None, f"record {i}: MOL block cannot be read"
@@ -110,10 +134,12 @@ def read_structures(path: str) -> Iterator[tuple[int, str | None, str]]:
                 label = mol.GetProp("_Name") if mol.HasProp("_Name") else f"record {i}"
                 yield i, Chem.MolToSmiles(mol), label
         return
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    # Undecodable bytes become U+FFFD: the row then fails to parse and is reported, instead of
+    # one bad byte stopping the whole file.
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
         if path.lower().endswith(".csv"):
             reader = csv.DictReader(fh)
-            fields = {f.lower(): f for f in reader.fieldnames or []}
+            fields = {f.strip().lower(): f for f in reader.fieldnames or []}
             if "smiles" not in fields:
                 raise InvalidData(f"{path}: a CSV needs a 'smiles' column",
                                   errors=[FieldError("smiles", "column missing")])

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
-from interdict.errors import InvalidData
+from interdict.errors import FieldError, InvalidData
 from interdict.substances import service
 from interdict.substances.depict import svg
 from interdict.substances.schemas import CheckQuery
@@ -20,7 +21,7 @@ add_template_dir(Path(__file__).parent / "templates")
 register_nav(NavItem("Substances", "/substances", None, order=20))
 
 CAS = re.compile(r"^\d{2,7}-\d{2}-\d$")
-INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
+INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$", re.IGNORECASE)
 SMILESISH = re.compile(r"^[A-Za-z0-9@+\-\[\]\(\)=#$/\\%.:*]+$")
 KINDS = ["auto", "name", "cas", "smiles", "inchikey"]
 
@@ -51,6 +52,9 @@ def search(request: Request, actor: PageActor, q: str = "", kind: str = "auto") 
                                     query=CheckQuery.model_validate({used_kind: q}))
         except InvalidData as exc:
             error = exc
+        except ValidationError as exc:
+            error = InvalidData("the query is not valid", errors=[
+                FieldError(str(e["loc"][0]) if e["loc"] else "q", e["msg"]) for e in exc.errors()])
         if verdict is not None and verdict.parent_smiles:
             atoms = sorted({a for m in verdict.matches for a in m.highlight_atoms})
             depiction = svg(verdict.parent_smiles, atoms)
