@@ -180,3 +180,10 @@ def test_screen_file_with_bad_bytes_keeps_going(tmp_path):
     f.write_bytes(b"CC(=O)Cc1ccccc1 p2p\n\xff\xfe junk\nCCO ethanol\n")
     rows = list(service.screen(index=INDEX, rows=service.read_structures(str(f))))
     assert rows[0].verdict.controlled and rows[1].error and not rows[2].verdict.controlled
+
+
+def test_salts_of_hydrochloric_and_sulphuric_acid_are_not_controlled():
+    for smiles in ("[Na+].[Cl-]", "[Na+].[Na+].[O-]S(=O)(=O)[O-]"):
+        v = check(smiles=smiles)
+        assert not any(m.basis.value == "salt" for m in v.matches), bases(v)
+    assert check(smiles="Cl").controlled  # hydrochloric acid itself is listed

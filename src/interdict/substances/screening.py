@@ -37,7 +37,7 @@ def _listed_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
     for item in index.by_inchikey.get(s.inchikey, []):
         seen.add((item.info.id, item.entry.name))
         if s.fragments > 1:
-            if not item.info.includes_salts:
+            if not item.info.includes_salts or item.entry.salts_excluded:
                 continue
             matches.append(_match(item, Basis.salt, (
                 f"The parent of this {s.fragments}-component input is {item.entry.name}, "

@@ -25,6 +25,9 @@ class SubstanceEntry(Strict):
     schedule: str
     hs_codes: list[str] = Field(default_factory=list)
     code: str | None = Field(None, description="A list-specific code, e.g. the DEA CSCN.")
+    salts_excluded: bool = Field(
+        False, description="The list's salt clause does not apply (hydrochloric and "
+                           "sulphuric acid: their salts, such as table salt, are not controlled).")
     notes: str = ""
 
     @field_validator("cas")
