@@ -47,14 +47,14 @@ class JetStreamPublisher:
 
     # --- one pass ------------------------------------------------------------------------------
 
-    def _pending(self) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
+    def _pending(self) -> list[tuple[str, dict[str, Any]]]:
         with unit_of_work(self.db, readonly=True) as session:
             cursor = session.get(StreamCursor, self.cursor_name)
             after = cursor.last_alert_id if cursor else 0
             rows = session.execute(
                 select(Alert, Agency.code).join(Agency, Agency.id == Alert.agency_id)
                 .where(Alert.id > after).order_by(Alert.id).limit(self.batch)).all()
-            return after, [(code, AlertRead.model_validate(a).model_dump(mode="json"))
+            return [(code, AlertRead.model_validate(a).model_dump(mode="json"))
                            for a, code in rows]
 
     def _advance(self, last_id: int) -> None:
@@ -77,7 +77,7 @@ class JetStreamPublisher:
         """Publish every alert after the cursor; returns how many were published."""
         total = 0
         while True:
-            _after, items = self._pending()
+            items = self._pending()
             if not items:
                 return total
             for agency_code, alert in items:

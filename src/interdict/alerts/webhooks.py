@@ -18,7 +18,6 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import structlog
@@ -167,11 +166,3 @@ class DeliveryWorker:
                 except Exception as exc:  # keep the worker alive; state is in the database
                     log.exception("webhook.worker_error", error=str(exc))
                 self._stop.wait(self.poll_seconds)
-
-
-def pending_count(session: Session) -> dict[str, Any]:
-    from sqlalchemy import func
-
-    rows = session.execute(select(WebhookDelivery.status, func.count())
-                           .group_by(WebhookDelivery.status)).all()
-    return {s: int(n) for s, n in rows}

@@ -201,10 +201,7 @@ def users_create(obj: CliContext, username: str, full_name: str, roles: tuple[st
 @pass_ctx
 def users_deactivate(obj: CliContext, username: str) -> None:
     """Deactivate a user (kept for the audit trail); ends their sessions and tokens' use."""
-    with obj.session() as session:
-        auth.set_active(session, actor=obj.system_actor(session), username=username,
-                        active=False)
-    obj.emit({"username": username, "active": False}, f"deactivated {username}")
+    _set_active(obj, username, active=False)
 
 
 @users.command("activate")
@@ -212,10 +209,15 @@ def users_deactivate(obj: CliContext, username: str) -> None:
 @pass_ctx
 def users_activate(obj: CliContext, username: str) -> None:
     """Reactivate a deactivated user."""
+    _set_active(obj, username, active=True)
+
+
+def _set_active(obj: CliContext, username: str, *, active: bool) -> None:
     with obj.session() as session:
         auth.set_active(session, actor=obj.system_actor(session), username=username,
-                        active=True)
-    obj.emit({"username": username, "active": True}, f"activated {username}")
+                        active=active)
+    obj.emit({"username": username, "active": active},
+             f"{'activated' if active else 'deactivated'} {username}")
 
 
 @users.command("set-password")

@@ -46,9 +46,8 @@ def truncate_all(session: Session, tables: list[str]) -> None:
     else:
         for t in tables:
             session.execute(text(f'DELETE FROM "{t}"'))
-        session.execute(text("DELETE FROM sqlite_sequence")) if _has_sqlite_sequence(
-            session
-        ) else None
+        if _has_sqlite_sequence(session):
+            session.execute(text("DELETE FROM sqlite_sequence"))
 
 
 def _has_sqlite_sequence(session: Session) -> bool:

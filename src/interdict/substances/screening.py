@@ -24,7 +24,7 @@ ANALOGUE_TANIMOTO = 0.75
 SIMILAR_REPORTED = 3
 
 
-def _match(item: IndexedEntry, basis: Basis, explanation: str, **extra: object) -> Match:
+def entry_match(item: IndexedEntry, basis: Basis, explanation: str, **extra: object) -> Match:
     return Match(list=item.info.id, list_title=item.info.title,
                  jurisdiction=item.info.jurisdiction, schedule=item.entry.schedule,
                  substance=item.entry.name, basis=basis, explanation=explanation,
@@ -39,19 +39,19 @@ def _listed_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
         if s.fragments > 1:
             if not item.info.includes_salts or item.entry.salts_excluded:
                 continue
-            matches.append(_match(item, Basis.salt, (
+            matches.append(entry_match(item, Basis.salt, (
                 f"The parent of this {s.fragments}-component input is {item.entry.name}, "
                 f"listed in {item.entry.schedule} of {item.info.title}; the list covers its "
                 f"salts.")))
         else:
-            matches.append(_match(item, Basis.exact, (
+            matches.append(entry_match(item, Basis.exact, (
                 f"Identical to {item.entry.name} (InChIKey {s.inchikey}), listed in "
                 f"{item.entry.schedule} of {item.info.title}.")))
     for item in index.by_connectivity.get(s.connectivity, []):
         if (item.info.id, item.entry.name) in seen or not item.info.includes_stereoisomers:
             continue
         seen.add((item.info.id, item.entry.name))
-        matches.append(_match(item, Basis.stereoisomer, (
+        matches.append(entry_match(item, Basis.stereoisomer, (
             f"Same skeleton as {item.entry.name} with different stereochemistry (InChIKey "
             f"first block {s.connectivity}); {item.info.title} covers its stereoisomers.")))
     return matches
@@ -108,7 +108,7 @@ def _precursor_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
                             or item.structure.inchikey == s.inchikey:
                         continue
                     seen.add(key)
-                    matches.append(_match(item, Basis.designer_precursor, (
+                    matches.append(entry_match(item, Basis.designer_precursor, (
                         f"One step ({t.spec.name}) converts it to {item.entry.name}, listed in "
                         f"{item.entry.schedule} of {item.info.title}: {t.spec.description}"),
                         product_smiles=product_smiles))

@@ -10,13 +10,13 @@ from typing import Any
 from rapidfuzz import process
 from rdkit import Chem
 
-from interdict.errors import FieldError, InvalidData
+from interdict.errors import FieldError, InvalidData, NotFound
 from interdict.reference.registry import Registry
 from interdict.substances.chem import parse_molblock, parse_smiles, standardise
 from interdict.substances.identifiers import cas_problem, normalise_name
 from interdict.substances.index import IndexedEntry, SubstanceIndex, build_index
 from interdict.substances.schemas import Basis, CheckQuery, Match, ScreenRow, Verdict
-from interdict.substances.screening import _match, screen_mol, verdict_for_structure
+from interdict.substances.screening import entry_match, screen_mol, verdict_for_structure
 
 _cache: dict[tuple[str, ...], SubstanceIndex] = {}
 _lock = threading.Lock()
@@ -34,7 +34,7 @@ def get_index(registry: Registry) -> SubstanceIndex:
 
 
 def _entry_matches(items: list[IndexedEntry], basis: Basis, how: str) -> list[Match]:
-    return [_match(i, basis, f"{how} {i.entry.name}, listed in {i.entry.schedule} of "
+    return [entry_match(i, basis, f"{how} {i.entry.name}, listed in {i.entry.schedule} of "
                              f"{i.info.title}.") for i in items]
 
 
@@ -167,8 +167,6 @@ def list_summaries(*, index: SubstanceIndex) -> list[dict[str, Any]]:
 
 def list_entries(*, index: SubstanceIndex, list_name: str) -> list[dict[str, Any]]:
     if list_name not in index.lists:
-        from interdict.errors import NotFound
-
         raise NotFound(f"no substance list {list_name!r}")
     return [{"name": e.entry.name, "schedule": e.entry.schedule, "cas": e.entry.cas,
              "smiles": e.entry.smiles, "synonyms": e.entry.synonyms,

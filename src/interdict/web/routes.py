@@ -294,8 +294,7 @@ def audit_page(request: Request, session: ReadSession, actor: PageActor,
 
 
 @router.get("/profile")
-def profile(request: Request, session: ReadSession, actor: PageActor,
-            issued: str = "") -> Response:
+def profile(request: Request, session: ReadSession, actor: PageActor) -> Response:
     tokens = auth.list_tokens(session, actor=actor) if actor.user_id else []
     return render(request, "profile.html", actor, tokens=tokens, issued=None,
                   roles=sorted(r.value for r in actor.roles))
