@@ -42,12 +42,56 @@ def test_unlisted_stereoisomer():
     assert v.controlled and ("Ephedrine", "stereoisomer") in bases(v)
 
 
+US_FRS = "US fentanyl-related substances class"
+CN_CLASS = "China fentanyl-related substances class (2019)"
+
+
 def test_class_member():
-    v = check(smiles="COCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1")  # methoxyacetylfentanyl
+    # Hexanoyl analogue of para-methylfentanyl: on no list by itself.
+    v = check(smiles="CCCCCC(=O)N(c1ccccc1)C1CCN(CCc2ccc(C)cc2)CC1")
     assert v.controlled
-    cls = next(m for m in v.matches if m.substance == "US fentanyl-related substances class")
+    cls = next(m for m in v.matches if m.substance == US_FRS)
     assert cls.basis.value == "class" and "21 CFR 1308.11(h)(30)" in cls.explanation
     assert cls.highlight_atoms
+    assert ("Fentanyl-related substances", "class") in {(m.schedule, m.basis.value)
+                                                         for m in v.matches if m.list == "cn-nncs"}
+
+
+def test_class_not_reported_for_a_substance_listed_on_the_class_list():
+    # Methoxyacetylfentanyl is scheduled by name (UN 1961 and the DEA list): the US class
+    # covers only substances "not otherwise controlled", so it is not reported again.
+    v = check(smiles="COCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1")
+    assert v.controlled and ("Methoxyacetylfentanyl", "exact") in bases(v)
+    assert US_FRS not in {m.substance for m in v.matches}
+
+
+def test_china_class_covers_any_group_in_place_of_phenethyl_but_us_class_does_not():
+    v = check(smiles="CCC(=O)N(c1ccccc1)C1CCN(Cc2ccccc2)CC1")  # benzylfentanyl
+    found = {m.substance for m in v.matches if m.basis.value == "class"}
+    assert v.controlled and CN_CLASS in found and US_FRS not in found
+    # Norfentanyl-type amines (N-H piperidine) are outside the Chinese class.
+    v = check(smiles="CCC(=O)N(c1ccccc1)C1(C(=O)OC)CCNCC1")  # norcarfentanil
+    assert CN_CLASS not in {m.substance for m in v.matches}
+
+
+def test_amides_of_4_anilinopiperidine_are_us_list_i():
+    v = check(smiles="CC(=O)N(c1ccccc1)C1CCNCC1")  # N-acetyl norfentanyl
+    m = next(m for m in v.matches if m.basis.value == "class")
+    assert v.controlled and m.schedule == "List I" and m.list == "us-dea-schedules"
+
+
+def test_every_component_of_a_mixture_is_screened():
+    # Cocaine cut with sucrose: sucrose is the larger fragment and becomes the parent, but the
+    # cocaine in the mixture must still be found.
+    cocaine = "COC(=O)[C@H]1[C@@H](OC(=O)c2ccccc2)C[C@@H]2CC[C@H]1N2C"
+    sucrose = "OC[C@H]1O[C@@](CO)(O[C@H]2O[C@H](CO)[C@@H](O)[C@H](O)[C@H]2O)[C@@H](O)[C@@H]1O"
+    v = check(smiles=f"{sucrose}.{cocaine}")
+    hits = [m for m in v.matches if m.substance == "Cocaine"]
+    assert v.controlled and hits and all(m.component_smiles for m in hits)
+    assert "Component" in hits[0].explanation and v.parent_smiles != hits[0].component_smiles
+    # A salt's small counter-ion is not a component.
+    salt = check(smiles=f"{cocaine}.Cl")
+    assert all(m.component_smiles is None for m in salt.matches)
 
 
 @pytest.mark.parametrize("smiles, product", [
@@ -187,3 +231,30 @@ def test_salts_of_hydrochloric_and_sulphuric_acid_are_not_controlled():
         v = check(smiles=smiles)
         assert not any(m.basis.value == "salt" for m in v.matches), bases(v)
     assert check(smiles="Cl").controlled  # hydrochloric acid itself is listed
+
+
+def test_expressly_excepted_isomer_is_not_controlled():
+    # Dextromethorphan: the 1961 Convention excepts it from the isomer clause that covers
+    # levomethorphan, so it gets no finding from that list (not even "analogue").
+    v = check(smiles="COc1ccc2c(c1)[C@]13CCCC[C@@H]1[C@H](C2)N(C)CC3")
+    assert not v.controlled and not any(m.list == "un-1961-schedules" for m in v.matches)
+    levo = check(smiles="COc1ccc2c(c1)[C@@]13CCCC[C@H]1[C@@H](C2)N(C)CC3")
+    assert levo.controlled and ("Levomethorphan", "exact") in bases(levo)
+
+
+@pytest.mark.parametrize("smiles, parent", [
+    # 6-monoacetylmorphine: an ester of morphine, listed nowhere by itself
+    ("CC(=O)O[C@H]1C=C[C@H]2[C@H]3Cc4ccc(O)c5c4[C@@]2(CCN3C)[C@H]1O5", "Morphine"),
+    # 3,6-dipropionylmorphine: two ester groups (two steps undone)
+    ("CCC(=O)O[C@H]1C=C[C@H]2[C@H]3Cc4ccc(OC(=O)CC)c5c4[C@@]2(CCN3C)[C@H]1O5", "Morphine"),
+])
+def test_esters_and_ethers_of_schedule_i_drugs(smiles, parent):
+    v = check(smiles=smiles)
+    m = next(m for m in v.matches if m.basis.value == "derivative")
+    assert v.controlled and m.substance == parent and "esters and ethers" in m.explanation
+
+
+def test_listed_ether_is_reported_under_its_own_listing_not_as_a_derivative():
+    v = check(smiles="COc1ccc2C[C@H]3N(C)CC[C@@]45[C@@H](Oc1c24)[C@@H](O)C=C[C@@H]35")  # codeine
+    assert ("Codeine", "exact") in bases(v)
+    assert not any(m.basis.value == "derivative" for m in v.matches)

@@ -25,8 +25,13 @@ def _screen(rows):
 def test_fentanyl_analogues_flagged():
     rows = list(csv.DictReader(open(DATA / "fentanyl_analogs_rt_base_kim2025.csv")))
     res = _screen([(i, r["smiles"], r["compound"]) for i, r in enumerate(rows)])
-    share = sum(1 for r in res if r.verdict and r.verdict.controlled) / len(res)
-    assert share >= 0.75  # measured 0.766 with the current lists; target 0.97
+    missed = {row["compound"] for row, r in zip(rows, res, strict=True)
+              if not (r.verdict and r.verdict.controlled)}
+    # 90 of 94 (0.957; target 0.97). The four left are outside every definition shipped: two
+    # nor-metabolites with a 4-substituent (no acyl 4-AP) and two ANPP analogues that are
+    # neither halides nor listed. Flagging them would mean inventing law.
+    assert missed == {"Norcarfentanil", "Norsufentanil", "Despropionyl ortho-methyl fentanyl",
+                      "Despropionyl-3 methyl fentanyl"}
 
 
 @pytest.mark.skipif(not DATA.exists(), reason="shared evaluation data not present")

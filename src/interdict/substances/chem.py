@@ -8,10 +8,11 @@ InChIKey's mobile-hydrogen layer already absorbs the common tautomerism.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-from rdkit import Chem, RDLogger
-from rdkit.Chem import rdMolDescriptors
+from rdkit import Chem, DataStructs, RDLogger
+from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
 from interdict.errors import FieldError, InvalidData
@@ -28,10 +29,12 @@ _tautomer_params = rdMolStandardize.CleanupParameters()
 _tautomer_params.tautomerRemoveSp3Stereo = False  # type: ignore[assignment]
 _tautomer_params.tautomerRemoveBondStereo = False  # type: ignore[assignment]
 _tautomers = rdMolStandardize.TautomerEnumerator(_tautomer_params)
+#: The one fingerprint generator, so stored and query fingerprints always agree.
+MORGAN = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
 
 
 @dataclass(frozen=True)
-class Structure:
+class Structure:  # not slotted: ``fingerprint`` is cached in the instance dict
     """A parsed input and its standardised parent."""
 
     input_smiles: str
@@ -43,10 +46,19 @@ class Structure:
     #: smiles_order[k] is the index in ``mol`` of the k-th atom written in ``smiles``, so that
     #: atoms found on ``mol`` can be highlighted on a depiction drawn from ``smiles``.
     smiles_order: tuple[int, ...] = ()
+    #: The other organic components of a mixture (cocaine cut with lidocaine written as one
+    #: multi-component SMILES), each standardised on its own; empty for single substances and
+    #: for salts whose counter-ions are small or inorganic.
+    components: tuple[Structure, ...] = ()
 
     def smiles_positions(self, atoms: tuple[int, ...] | list[int]) -> list[int]:
         where = {atom: k for k, atom in enumerate(self.smiles_order)}
         return sorted(where[a] for a in atoms if a in where)
+
+    @functools.cached_property
+    def fingerprint(self) -> DataStructs.ExplicitBitVect:
+        """Morgan fingerprint (radius 2, 2,048 bits) of the parent, computed once."""
+        return MORGAN.GetFingerprint(self.mol)
 
     @property
     def connectivity(self) -> str:
@@ -122,20 +134,51 @@ def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
                          formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments,
                          smiles_order=_output_order(parent))
     input_smiles = Chem.MolToSmiles(mol)
-    parent = rdMolStandardize.Cleanup(mol, _cleanup)
-    parent = _chooser.choose(parent)
-    parent = _uncharger.uncharge(parent)
+    cleaned = rdMolStandardize.Cleanup(mol, _cleanup)
+    parent = _parent_of(_chooser.choose(cleaned), tautomer=tautomer)
+    smiles = Chem.MolToSmiles(parent)
+    inchikey = Chem.MolToInchiKey(parent)
+    return Structure(input_smiles=input_smiles, mol=parent, smiles=smiles, inchikey=inchikey,
+                     formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments,
+                     smiles_order=_output_order(parent),
+                     components=_components(cleaned, inchikey, tautomer=tautomer)
+                     if fragments > 1 else ())
+
+
+def _parent_of(fragment: Chem.Mol, *, tautomer: bool) -> Chem.Mol:
+    parent = _uncharger.uncharge(fragment)
     if tautomer:
         try:
             parent = _tautomers.Canonicalize(parent)
         except Exception:  # very large or odd structures: keep the neutral parent
             pass
     Chem.AssignStereochemistry(parent, cleanIt=True, force=True)
-    smiles = Chem.MolToSmiles(parent)
-    return Structure(input_smiles=input_smiles, mol=parent, smiles=smiles,
-                     inchikey=Chem.MolToInchiKey(parent),
-                     formula=rdMolDescriptors.CalcMolFormula(parent), fragments=fragments,
-                     smiles_order=_output_order(parent))
+    return parent
+
+
+#: Fragments smaller than this (counter-ions such as acetate or mesylate, solvents) are not
+#: screened as mixture components; every listed drug and precursor is larger.
+MIN_COMPONENT_HEAVY_ATOMS = 6
+
+
+def _components(mol: Chem.Mol, parent_key: str, *, tautomer: bool) -> tuple[Structure, ...]:
+    """Every other organic fragment of a multi-component input, standardised on its own."""
+    seen = {parent_key}
+    out: list[Structure] = []
+    for fragment in Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=False):
+        if fragment.GetNumHeavyAtoms() < MIN_COMPONENT_HEAVY_ATOMS or not any(
+                a.GetAtomicNum() == 6 for a in fragment.GetAtoms()):
+            continue
+        part = _parent_of(fragment, tautomer=tautomer)
+        key = Chem.MolToInchiKey(part)
+        if key in seen:
+            continue
+        seen.add(key)
+        smiles = Chem.MolToSmiles(part)
+        out.append(Structure(input_smiles=smiles, mol=part, smiles=smiles, inchikey=key,
+                             formula=rdMolDescriptors.CalcMolFormula(part), fragments=1,
+                             smiles_order=_output_order(part)))
+    return tuple(out)
 
 
 def _output_order(mol: Chem.Mol) -> tuple[int, ...]:

@@ -15,10 +15,12 @@ from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.rdChemReactions import ChemicalReaction, ReactionFromSmarts
 
 from interdict.reference.registry import Registry
-from interdict.substances.chem import Structure, standardise
+from interdict.substances.chem import MORGAN, Structure, standardise
 from interdict.substances.identifiers import normalise_name
 from interdict.substances.specs import (
     ClassDefinitions,
+    DerivativeClause,
+    ExcludedSubstance,
     StructuralClass,
     SubstanceEntry,
     SubstanceList,
@@ -26,11 +28,34 @@ from interdict.substances.specs import (
     TransformationSet,
 )
 
-_morgan = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-
-
 def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
-    return _morgan.GetFingerprint(mol)
+    return MORGAN.GetFingerprint(mol)
+
+
+_HYDROXYL = Chem.MolFromSmarts("[OX2H1]")
+
+
+def bits_kept_by_o_substitution(mol: Chem.Mol) -> frozenset[int]:
+    """Morgan bits of ``mol`` that every ester or ether of its hydroxyl groups also has.
+
+    Putting an acyl or alkyl group on an OH changes the oxygen's own invariants and the
+    radius-1 environments of its neighbours; environments of radius 0 and 1 centred two or
+    more bonds away from every hydroxyl oxygen (radius 0 one bond away) stay the same. Their
+    bits are a cheap necessary condition: an input that lacks one cannot be such a derivative.
+    """
+    oxygens = [m[0] for m in mol.GetSubstructMatches(_HYDROXYL)]
+    distances = Chem.GetDistanceMatrix(mol)
+    info = rdFingerprintGenerator.AdditionalOutput()
+    info.AllocateBitInfoMap()
+    MORGAN.GetFingerprint(mol, additionalOutput=info)
+    kept: set[int] = set()
+    for bit, environments in info.GetBitInfoMap().items():
+        for atom, radius in environments:
+            nearest = min((distances[atom][o] for o in oxygens), default=99.0)
+            if radius <= 1 and nearest >= 1 + radius:
+                kept.add(bit)
+                break
+    return frozenset(kept)
 
 
 def flat_smiles(mol: Chem.Mol) -> str:
@@ -89,6 +114,13 @@ class SubstanceIndex:
     #: Non-stereo canonical SMILES of every listed structure, for cheap product look-ups.
     by_flat_smiles: dict[str, list[IndexedEntry]] = field(
         default_factory=lambda: defaultdict(list))
+    #: (list id, InChIKey) of substances a list expressly excepts from its isomer clause.
+    excluded: dict[tuple[str, str], ExcludedSubstance] = field(default_factory=dict)
+    #: Lists whose schedules extend to esters/ethers of their substances.
+    derivative_clauses: list[tuple[ListInfo, DerivativeClause]] = field(default_factory=list)
+    #: For each hydroxylated substance a derivative clause covers, the Morgan bits its esters
+    #: and ethers keep (a prefilter: see ``bits_kept_by_o_substitution``).
+    derivative_bits: list[frozenset[int]] = field(default_factory=list)
     drug_fps: list[DataStructs.ExplicitBitVect] = field(default_factory=list)
     drug_refs: list[IndexedEntry] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
@@ -112,6 +144,10 @@ def build_index(registry: Registry) -> SubstanceIndex:
                             checksum=ref.checksum)
             index.lists[name] = info
             index.versions[content.meta.id] = content.meta.version
+            for ex in content.excluded:
+                key = standardise(Chem.MolFromSmiles(ex.smiles), tautomer=False).inchikey
+                index.excluded[(info.id, key)] = ex
+            index.derivative_clauses += [(info, clause) for clause in content.derivative_clauses]
             for entry in content.entries:
                 structure = None
                 if entry.smiles:
@@ -146,6 +182,11 @@ def build_index(registry: Registry) -> SubstanceIndex:
         if item.structure is not None and item.entry.schedule in index.target_schedules.get(
                 item.info.id, ()):
             index.target_sizes.add(item.structure.mol.GetNumHeavyAtoms())
+    covered = {(info.id, s) for info, clause in index.derivative_clauses for s in clause.schedules}
+    for item in index.entries:
+        if item.structure is not None and (item.info.id, item.entry.schedule) in covered \
+                and item.structure.mol.HasSubstructMatch(_HYDROXYL):
+            index.derivative_bits.append(bits_kept_by_o_substitution(item.structure.mol))
     for defs in class_files:
         for cls in defs.classes:
             index.classes.append(CompiledClass(

@@ -17,6 +17,7 @@ class Basis(enum.StrEnum):
     class_ = "class"
     analogue = "analogue"
     designer_precursor = "designer_precursor"
+    derivative = "derivative"  # an ester or ether a schedule's derivative clause covers
 
 
 class CheckQuery(BaseModel):
@@ -59,6 +60,8 @@ class Match(BaseModel):
     cas: str | None = None
     hs_codes: builtins.list[str] = Field(default_factory=builtins.list)
     product_smiles: str | None = Field(None, description="For designer precursors.")
+    component_smiles: str | None = Field(
+        None, description="For mixtures: the component this match is about (not the parent).")
     highlight_atoms: builtins.list[int] = Field(default_factory=builtins.list,
                                        description="Atoms of the parent that matched.")
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdMolDescriptors
+from rdkit.Chem.rdChemReactions import ReactionFromSmarts
 
 from interdict.substances.chem import Structure, standardise
-from interdict.substances.index import IndexedEntry, SubstanceIndex, fingerprint, flat_smiles
+from interdict.substances.identifiers import normalise_name
+from interdict.substances.index import IndexedEntry, SubstanceIndex, flat_smiles
 from interdict.substances.schemas import Basis, Match, Similar, Verdict
 
 #: Bases that make a substance controlled; the others put it on watch.
-CONTROLLING = {Basis.exact, Basis.salt, Basis.stereoisomer, Basis.name, Basis.cas, Basis.class_}
+CONTROLLING = {Basis.exact, Basis.salt, Basis.stereoisomer, Basis.name, Basis.cas, Basis.class_,
+               Basis.derivative}
 #: Tanimoto (Morgan radius 2) at or above which an unlisted structure is reported as an analogue
 #: of a listed drug. Information for the analyst, not a legal finding.
 ANALOGUE_TANIMOTO = 0.75
@@ -48,7 +51,8 @@ def _listed_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
                 f"Identical to {item.entry.name} (InChIKey {s.inchikey}), listed in "
                 f"{item.entry.schedule} of {item.info.title}.")))
     for item in index.by_connectivity.get(s.connectivity, []):
-        if (item.info.id, item.entry.name) in seen or not item.info.includes_stereoisomers:
+        if (item.info.id, item.entry.name) in seen or not item.info.includes_stereoisomers \
+                or (item.info.id, s.inchikey) in index.excluded:
             continue
         seen.add((item.info.id, item.entry.name))
         matches.append(entry_match(item, Basis.stereoisomer, (
@@ -115,10 +119,62 @@ def _precursor_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
     return matches
 
 
+#: One derivative-clause step undone: an ester's acyl group or an ether's acyclic alkyl group
+#: removed from the oxygen. Chemistry, not law; which schedules the clause covers is data.
+_UNDO = {
+    "esters": ReactionFromSmarts(
+        "[#6:1][OX2:2][CX3;!R;$(C(=O)[#6]),$([CH1]=O)]=[OX1]>>[#6:1][O:2]"),
+    "ethers": ReactionFromSmarts("[#6:1][OX2:2][CX4;!R]>>[#6:1][O:2]"),
+}
+#: Esters/ethers undone at most this many times (3,6-diesters of morphine need two).
+_DERIVATIVE_DEPTH = 2
+
+
+def _derivative_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
+    """Esters and ethers of drugs whose schedule covers them (1961 Convention, Schedule I)."""
+    matches: list[Match] = []
+    on = set(s.fingerprint.GetOnBits())
+    if not any(required <= on for required in index.derivative_bits):
+        return matches  # contains no covered drug's unchanged environments: cannot be one
+    for info, clause in index.derivative_clauses:
+        frontier, seen_products = [s.mol], {s.smiles}
+        for _depth in range(_DERIVATIVE_DEPTH):
+            following: list[Chem.Mol] = []
+            for mol in frontier:
+                for kind in clause.kinds:
+                    for (product,) in _UNDO[kind].RunReactants((mol,), maxProducts=10):
+                        try:
+                            Chem.SanitizeMol(product)
+                        except Exception:
+                            continue
+                        key = flat_smiles(product)
+                        if key in seen_products:
+                            continue
+                        seen_products.add(key)
+                        following.append(product)
+                        for item in index.by_flat_smiles.get(key, []):
+                            if item.info.id != info.id or item.entry.schedule not in clause.schedules:
+                                continue
+                            # Stereo matters here: dextromethorphan's ether cleavage gives
+                            # dextrorphan, which the list expressly excepts.
+                            if (info.id, Chem.MolToInchiKey(product)) in index.excluded:
+                                continue
+                            if any(m.substance == item.entry.name for m in matches):
+                                continue
+                            matches.append(entry_match(item, Basis.derivative, (
+                                f"An {kind[:-1]} of {item.entry.name} ({item.entry.schedule} of "
+                                f"{item.info.title}), not listed by itself; the schedule covers "
+                                f"\"{clause.text}\"."), product_smiles=key))
+            frontier = following
+            if not frontier or matches:
+                break
+    return matches
+
+
 def _similar(index: SubstanceIndex, s: Structure, n: int = SIMILAR_REPORTED) -> list[Similar]:
     if not index.drug_fps:
         return []
-    scores = DataStructs.BulkTanimotoSimilarity(fingerprint(s.mol), index.drug_fps)
+    scores = DataStructs.BulkTanimotoSimilarity(s.fingerprint, index.drug_fps)
     # Only the best few matter: take twice as many candidates as reported (duplicates of one
     # structure across lists are skipped below) without sorting every listed structure.
     arr = np.fromiter(scores, dtype=np.float64, count=len(scores))
@@ -139,27 +195,64 @@ def _similar(index: SubstanceIndex, s: Structure, n: int = SIMILAR_REPORTED) -> 
     return list(best.values())
 
 
+def _structure_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
+    listed = _listed_matches(index, s)
+    # A substance a list expressly excepts (dextromethorphan) gets no finding from that list.
+    excepted = {list_id for (list_id, key) in index.excluded if key == s.inchikey}
+    # A class definition covers substances "not otherwise controlled" (21 CFR 1308.11(h)(30)
+    # says so in terms): where the structure is listed on the class's own list, that listing
+    # is the finding and the class is not reported a second time.
+    on_list = {m.list for m in listed}
+    for m in listed:  # lists without structures (the DEA's) know the substance by name
+        on_list.update(i.info.id for i in index.by_name.get(normalise_name(m.substance), []))
+    classes = [m for m in _class_matches(index, s) if m.list not in on_list]
+    derivatives = [m for m in _derivative_matches(index, s) if m.list not in on_list] \
+        if index.derivative_clauses else []
+    found = listed + classes + derivatives + _precursor_matches(index, s)
+    return [m for m in found if m.list not in excepted] if excepted else found
+
+
+def _component_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
+    """Matches of the other components of a mixture, each said to be about its component."""
+    out: list[Match] = []
+    for part in s.components:
+        for m in _structure_matches(index, part):
+            m.explanation = f"Component {part.smiles} of the input: {m.explanation}"
+            m.component_smiles = part.smiles
+            m.highlight_atoms = []  # atoms of the component, not of the depicted parent
+            out.append(m)
+    return out
+
+
+def _analogue_match(index: SubstanceIndex, s: Structure,
+                    similar: list[Similar]) -> Match | None:
+    """The nearest listed drug or precursor above the analogue threshold, as a watch finding."""
+    for near in similar:
+        info = index.list_by_id(near.list)
+        if near.tanimoto < ANALOGUE_TANIMOTO or info is None \
+                or info.kind_of_control not in ("drug", "precursor") \
+                or (info.id, s.inchikey) in index.excluded:
+            continue
+        what = "analogue legislation" if info.kind_of_control == "drug" \
+            else "the catch-all clause for non-scheduled chemicals that can replace it"
+        return Match(
+            list=near.list, list_title=info.title, jurisdiction=info.jurisdiction,
+            schedule=near.schedule, substance=near.substance, basis=Basis.analogue,
+            explanation=(f"Not listed, but structurally close to {near.substance} (Tanimoto "
+                         f"{near.tanimoto:.2f} on Morgan fingerprints, threshold "
+                         f"{ANALOGUE_TANIMOTO}); may fall under {what}."))
+    return None
+
+
 def verdict_for_structure(index: SubstanceIndex, s: Structure, *, input_text: str,
                           input_kind: str, extra: list[Match] | None = None) -> Verdict:
     matches = list(extra or [])
-    matches += _listed_matches(index, s)
-    matches += _class_matches(index, s)
-    matches += _precursor_matches(index, s)
+    matches += _structure_matches(index, s)
+    matches += _component_matches(index, s)
     similar = _similar(index, s)
     controlled = any(m.basis in CONTROLLING for m in matches)
-    if not matches:
-        drugs = [x for x in similar if x.tanimoto >= ANALOGUE_TANIMOTO
-                 and (lst := index.list_by_id(x.list)) is not None
-                 and lst.kind_of_control == "drug"]
-        if drugs:
-            near = drugs[0]
-            matches.append(Match(
-                list=near.list, list_title=index.list_by_id(near.list).title,  # type: ignore[union-attr]
-                jurisdiction=index.list_by_id(near.list).jurisdiction,  # type: ignore[union-attr]
-                schedule=near.schedule, substance=near.substance, basis=Basis.analogue,
-                explanation=(f"Not listed, but structurally close to {near.substance} "
-                             f"(Tanimoto {near.tanimoto:.2f} on Morgan fingerprints, threshold "
-                             f"{ANALOGUE_TANIMOTO}); may fall under analogue legislation.")))
+    if not matches and (analogue := _analogue_match(index, s, similar)) is not None:
+        matches.append(analogue)
     return Verdict(input=input_text, input_kind=input_kind, parent_smiles=s.smiles,
                    inchikey=s.inchikey, formula=rdMolDescriptors.CalcMolFormula(s.mol),
                    controlled=controlled, watch=bool(matches) and not controlled,

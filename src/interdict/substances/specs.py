@@ -6,6 +6,8 @@ platform validates these files without importing the domain.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from interdict.reference.specs import Meta, register_kind
@@ -46,6 +48,24 @@ class SubstanceEntry(Strict):
         return self
 
 
+class ExcludedSubstance(Strict):
+    """A substance the legal text expressly excepts from an isomer clause (dextromethorphan)."""
+
+    name: str = Field(min_length=1)
+    smiles: str
+    formula: str
+    reason: str
+
+
+class DerivativeClause(Strict):
+    """A clause extending a schedule to derivatives of its substances, e.g. the 1961
+    Convention's "esters and ethers, unless appearing in another Schedule"."""
+
+    schedules: list[str] = Field(min_length=1)
+    kinds: list[Literal["esters", "ethers"]] = Field(min_length=1)
+    text: str = Field(min_length=1, description="The clause as the legal text words it.")
+
+
 class SubstanceList(Strict):
     meta: Meta
     jurisdiction: str
@@ -57,6 +77,9 @@ class SubstanceList(Strict):
     includes_salts: bool
     includes_stereoisomers: bool
     schedules: dict[str, str] = Field(min_length=1)
+    excluded: list[ExcludedSubstance] = Field(
+        default_factory=list, description="Isomers the text expressly excepts.")
+    derivative_clauses: list[DerivativeClause] = Field(default_factory=list)
     entries: list[SubstanceEntry] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -64,6 +87,11 @@ class SubstanceList(Strict):
         for i, entry in enumerate(self.entries):
             if entry.schedule not in self.schedules:
                 raise ValueError(f"entries.{i}.schedule: {entry.schedule!r} is not one of "
+                                 f"{sorted(self.schedules)}")
+        for i, clause in enumerate(self.derivative_clauses):
+            unknown = [s for s in clause.schedules if s not in self.schedules]
+            if unknown:
+                raise ValueError(f"derivative_clauses.{i}.schedules: {unknown} are not among "
                                  f"{sorted(self.schedules)}")
         return self
 
