@@ -46,7 +46,8 @@ class Spectrum:
         x = np.asarray(self.x, dtype=np.float64)
         y = np.asarray(self.y, dtype=np.float64)
         if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
-            raise ValueError(f"x and y must be 1-D arrays of equal length, got {x.shape} and {y.shape}")
+            raise ValueError(
+                f"x and y must be 1-D arrays of equal length, got {x.shape} and {y.shape}")
         if x.size == 0:
             raise ValueError("a spectrum needs at least one point")
         if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):

@@ -28,6 +28,7 @@ from interdict.substances.specs import (
     TransformationSet,
 )
 
+
 def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
     return MORGAN.GetFingerprint(mol)
 

@@ -8,6 +8,8 @@ membership of a structural class defined in law; one reaction step from a listed
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+
 import numpy as np
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdMolDescriptors
@@ -130,41 +132,44 @@ _UNDO = {
 _DERIVATIVE_DEPTH = 2
 
 
+def _undone(mol: Chem.Mol, kinds: Sequence[str]) -> Iterator[Chem.Mol]:
+    """Every structure one ester or ether removal away from ``mol``."""
+    for kind in kinds:
+        for (product,) in _UNDO[kind].RunReactants((mol,), maxProducts=10):
+            try:
+                Chem.SanitizeMol(product)
+            except Exception:
+                continue
+            yield product
+
+
 def _derivative_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
     """Esters and ethers of drugs whose schedule covers them (1961 Convention, Schedule I)."""
-    matches: list[Match] = []
     on = set(s.fingerprint.GetOnBits())
     if not any(required <= on for required in index.derivative_bits):
-        return matches  # contains no covered drug's unchanged environments: cannot be one
+        return []  # lacks every covered drug's unchanged environments: cannot be a derivative
+    matches: list[Match] = []
     for info, clause in index.derivative_clauses:
-        frontier, seen_products = [s.mol], {s.smiles}
+        frontier, seen = [s.mol], {flat_smiles(s.mol)}
         for _depth in range(_DERIVATIVE_DEPTH):
-            following: list[Chem.Mol] = []
-            for mol in frontier:
-                for kind in clause.kinds:
-                    for (product,) in _UNDO[kind].RunReactants((mol,), maxProducts=10):
-                        try:
-                            Chem.SanitizeMol(product)
-                        except Exception:
-                            continue
-                        key = flat_smiles(product)
-                        if key in seen_products:
-                            continue
-                        seen_products.add(key)
-                        following.append(product)
-                        for item in index.by_flat_smiles.get(key, []):
-                            if item.info.id != info.id or item.entry.schedule not in clause.schedules:
-                                continue
-                            # Stereo matters here: dextromethorphan's ether cleavage gives
-                            # dextrorphan, which the list expressly excepts.
-                            if (info.id, Chem.MolToInchiKey(product)) in index.excluded:
-                                continue
-                            if any(m.substance == item.entry.name for m in matches):
-                                continue
-                            matches.append(entry_match(item, Basis.derivative, (
-                                f"An {kind[:-1]} of {item.entry.name} ({item.entry.schedule} of "
-                                f"{item.info.title}), not listed by itself; the schedule covers "
-                                f"\"{clause.text}\"."), product_smiles=key))
+            following = []
+            for product in (p for mol in frontier for p in _undone(mol, clause.kinds)):
+                key = flat_smiles(product)
+                if key in seen:
+                    continue
+                seen.add(key)
+                following.append(product)
+                for item in index.by_flat_smiles.get(key, []):
+                    # Stereo matters here: dextromethorphan's ether cleavage gives dextrorphan,
+                    # which the list expressly excepts.
+                    if item.info.id != info.id or item.entry.schedule not in clause.schedules \
+                            or (info.id, Chem.MolToInchiKey(product)) in index.excluded \
+                            or any(m.substance == item.entry.name for m in matches):
+                        continue
+                    matches.append(entry_match(item, Basis.derivative, (
+                        f"An ester or ether of {item.entry.name} ({item.entry.schedule} of "
+                        f"{item.info.title}), not listed by itself; the schedule covers "
+                        f"\"{clause.text}\"."), product_smiles=key))
             frontier = following
             if not frontier or matches:
                 break
