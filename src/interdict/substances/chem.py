@@ -9,9 +9,12 @@ InChIKey's mobile-hydrogen layer already absorbs the common tautomerism.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
-from rdkit import Chem, DataStructs, RDLogger
+import numpy as np
+import numpy.typing as npt
+from rdkit import Chem, RDLogger
 from rdkit.Chem import rdFingerprintGenerator, rdMolDescriptors
 from rdkit.Chem.MolStandardize import rdMolStandardize
 
@@ -56,15 +59,36 @@ class Structure:  # not slotted: ``fingerprint`` is cached in the instance dict
         return sorted(where[a] for a in atoms if a in where)
 
     @functools.cached_property
-    def fingerprint(self) -> DataStructs.ExplicitBitVect:
-        """Morgan fingerprint (radius 2, 2,048 bits) of the parent, computed once."""
-        return MORGAN.GetFingerprint(self.mol)
+    def on_bits(self) -> npt.NDArray[np.intp]:
+        """Set bits of the parent's Morgan fingerprint (radius 2, 2,048 bits), ascending.
+
+        Computed once, straight into NumPy: walking an RDKit bit vector from Python costs more
+        than the fingerprint itself.
+        """
+        return np.flatnonzero(MORGAN.GetFingerprintAsNumPy(self.mol))
+
+    @functools.cached_property
+    def element_counts(self) -> dict[int, int]:
+        """Heavy atoms of each element (for cheap checks before substructure searches)."""
+        # Read from the formula: iterating atoms through RDKit's Python wrappers costs ten
+        # times as much.
+        counts: dict[int, int] = {}
+        for symbol, number in _FORMULA_PART.findall(self.formula):
+            if symbol in ("H", "D", "T") or symbol not in _ATOMIC_NUMBER:
+                continue
+            z = _ATOMIC_NUMBER[symbol]
+            counts[z] = counts.get(z, 0) + (int(number) if number else 1)
+        return counts
 
     @property
     def connectivity(self) -> str:
         """The InChIKey's first block: the skeleton without stereo or isotopes."""
         return self.inchikey.split("-")[0]
 
+
+_FORMULA_PART = re.compile(r"([A-Z][a-z]?)(\d*)")
+_PERIODIC = Chem.GetPeriodicTable()
+_ATOMIC_NUMBER = {_PERIODIC.GetElementSymbol(z): z for z in range(1, 119)}
 
 #: Larger inputs are refused: drug-like molecules are far smaller, and RDKit's InChI and
 #: drawing code take minutes (or crash) on polymers of thousands of atoms.
@@ -123,8 +147,13 @@ _CHARGED_OR_INORGANIC = Chem.MolFromSmarts(
     "[+,-,!#1&!#5&!#6&!#7&!#8&!#9&!#14&!#15&!#16&!#17&!#35&!#53]")
 
 
-def standardise(mol: Chem.Mol, *, tautomer: bool = True) -> Structure:
-    fragments = len(Chem.GetMolFrags(mol))
+def standardise(mol: Chem.Mol, *, tautomer: bool = True, single: bool = False) -> Structure:
+    """The parent of ``mol`` and its identifiers.
+
+    ``single`` says the caller knows the input is one fragment (a SMILES without a dot),
+    which spares the fragment search on the batch path.
+    """
+    fragments = 1 if single else len(Chem.GetMolFrags(mol))
     parent = mol
     if not tautomer and not _needs_cleanup(mol, fragments):
         # Fast path (batch screening): the input is already its own parent.

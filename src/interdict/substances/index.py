@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
+import numpy.typing as npt
 from rdkit import Chem, DataStructs
 from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.rdChemReactions import ChemicalReaction, ReactionFromSmarts
@@ -33,18 +35,24 @@ def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
     return MORGAN.GetFingerprint(mol)
 
 
+def flat_smiles(mol: Chem.Mol) -> str:
+    return Chem.MolToSmiles(mol, isomericSmiles=False)
+
+
 _HYDROXYL = Chem.MolFromSmarts("[OX2H1]")
+#: Owner label of the derivative-clause requirements in ``SubstanceIndex.requirements``.
+DERIVATIVE = "derivative-clause"
 
 
-def bits_kept_by_o_substitution(mol: Chem.Mol) -> frozenset[int]:
-    """Morgan bits of ``mol`` that every ester or ether of its hydroxyl groups also has.
+def bits_away_from(mol: Chem.Mol, atoms: set[int]) -> frozenset[int]:
+    """Morgan bits of ``mol`` from environments that no change at ``atoms`` can alter.
 
-    Putting an acyl or alkyl group on an OH changes the oxygen's own invariants and the
-    radius-1 environments of its neighbours; environments of radius 0 and 1 centred two or
-    more bonds away from every hydroxyl oxygen (radius 0 one bond away) stay the same. Their
-    bits are a cheap necessary condition: an input that lacks one cannot be such a derivative.
+    A change at an atom (a bond made or broken, a hydrogen replaced) alters that atom's
+    radius-0 environment and the radius-1 environments of its neighbours; environments of
+    radius 0 centred one or more bonds away, and of radius 1 two or more bonds away, stay the
+    same. Their bits are a cheap necessary condition for screening: a structure that lacks one
+    of them cannot turn into ``mol`` by a change confined to those atoms.
     """
-    oxygens = [m[0] for m in mol.GetSubstructMatches(_HYDROXYL)]
     distances = Chem.GetDistanceMatrix(mol)
     info = rdFingerprintGenerator.AdditionalOutput()
     info.AllocateBitInfoMap()
@@ -52,15 +60,54 @@ def bits_kept_by_o_substitution(mol: Chem.Mol) -> frozenset[int]:
     kept: set[int] = set()
     for bit, environments in info.GetBitInfoMap().items():
         for atom, radius in environments:
-            nearest = min((distances[atom][o] for o in oxygens), default=99.0)
+            nearest = min((distances[atom][a] for a in atoms), default=99.0)
             if radius <= 1 and nearest >= 1 + radius:
                 kept.add(bit)
                 break
     return frozenset(kept)
 
 
-def flat_smiles(mol: Chem.Mol) -> str:
-    return Chem.MolToSmiles(mol, isomericSmiles=False)
+def _bits_for_product(target: Chem.Mol, reaction: ChemicalReaction) -> frozenset[int] | None:
+    """What any one-step precursor of ``target`` by ``reaction`` must contain (None: the
+    reaction cannot make ``target`` at all)."""
+    template = reaction.GetProductTemplate(0)
+    hits = target.GetSubstructMatches(template, uniquify=False, maxMatches=1000)
+    if not hits:
+        return None
+    return bits_away_from(target, {a for hit in hits for a in hit})
+
+
+def _element_counts(query: Chem.Mol) -> dict[int, int]:
+    """Atoms of each element a SMARTS core certainly needs (atoms with alternatives skipped)."""
+    counts: dict[int, int] = defaultdict(int)
+    for atom in query.GetAtoms():
+        smarts = atom.GetSmarts()
+        if atom.GetAtomicNum() > 0 and "," not in smarts and not smarts.startswith("[!"):
+            counts[atom.GetAtomicNum()] += 1
+    return dict(counts)
+
+
+class BitRequirements:
+    """Sets of fingerprint bits, each owned by a label; which sets does a structure contain?
+
+    Held as one 0/1 matrix (sets x bits, column-major) so that the check for every set at once
+    is a sum over the columns of the structure's few dozen on-bits.
+    """
+
+    def __init__(self, sets: list[tuple[str, frozenset[int]]]) -> None:
+        self.owners = [owner for owner, _bits in sets]
+        dense = np.zeros((len(sets), 2048), dtype=np.uint8)
+        for row, (_owner, bits) in enumerate(sets):
+            dense[row, sorted(bits)] = 1
+        self.matrix = np.asfortranarray(dense)
+        self.sizes = dense.sum(axis=1, dtype=np.int32)
+
+    def met(self, on_bits: npt.NDArray[np.intp]) -> set[str]:
+        """Owners with at least one set that ``on_bits`` contains entirely."""
+        if not self.owners:
+            return set()
+        present = self.matrix[:, on_bits].sum(axis=1, dtype=np.int32)
+        return {self.owners[i] for i in np.flatnonzero(present == self.sizes)}
 
 
 @dataclass(frozen=True)
@@ -89,6 +136,9 @@ class CompiledClass:
     info: ListInfo | None
     core: Chem.Mol
     forbidden: list[tuple[str, Chem.Mol]]
+    #: Element -> atoms the core needs; a structure with fewer cannot contain the core.
+    needs: dict[int, int] = field(default_factory=dict)
+    prefilter: Chem.Mol | None = None
 
 
 @dataclass
@@ -119,11 +169,18 @@ class SubstanceIndex:
     excluded: dict[tuple[str, str], ExcludedSubstance] = field(default_factory=dict)
     #: Lists whose schedules extend to esters/ethers of their substances.
     derivative_clauses: list[tuple[ListInfo, DerivativeClause]] = field(default_factory=list)
-    #: For each hydroxylated substance a derivative clause covers, the Morgan bits its esters
-    #: and ethers keep (a prefilter: see ``bits_kept_by_o_substitution``).
-    derivative_bits: list[frozenset[int]] = field(default_factory=list)
+    #: Prefilter (see ``bits_away_from``): the Morgan bits that any one-step precursor of a
+    #: target must contain, owned by transformation id, and that any ester or ether of a
+    #: hydroxylated drug under a derivative clause keeps, owned by ``DERIVATIVE``.
+    requirements: BitRequirements = field(default_factory=lambda: BitRequirements([]))
     drug_fps: list[DataStructs.ExplicitBitVect] = field(default_factory=list)
     drug_refs: list[IndexedEntry] = field(default_factory=list)
+    #: The same fingerprints as a (listed structures x bits) 0/1 matrix, column-major so that
+    #: the columns of a query's on-bits are read contiguously, and their bit counts.
+    fp_matrix: npt.NDArray[np.uint8] = field(
+        default_factory=lambda: np.zeros((0, 2048), dtype=np.uint8, order="F"))
+    fp_counts: npt.NDArray[np.int32] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int32))
     versions: dict[str, str] = field(default_factory=dict)
 
     def list_by_id(self, list_id: str) -> ListInfo | None:
@@ -183,16 +240,32 @@ def build_index(registry: Registry) -> SubstanceIndex:
         if item.structure is not None and item.entry.schedule in index.target_schedules.get(
                 item.info.id, ()):
             index.target_sizes.add(item.structure.mol.GetNumHeavyAtoms())
+    if index.drug_fps:
+        dense = np.zeros((len(index.drug_fps), 2048), dtype=np.uint8)
+        for row, fp in enumerate(index.drug_fps):
+            dense[row, list(fp.GetOnBits())] = 1
+        index.fp_matrix = np.asfortranarray(dense)
+        index.fp_counts = dense.sum(axis=1, dtype=np.int32)
+    sets: list[tuple[str, frozenset[int]]] = []
     covered = {(info.id, s) for info, clause in index.derivative_clauses for s in clause.schedules}
     for item in index.entries:
         if item.structure is not None and (item.info.id, item.entry.schedule) in covered \
                 and item.structure.mol.HasSubstructMatch(_HYDROXYL):
-            index.derivative_bits.append(bits_kept_by_o_substitution(item.structure.mol))
+            oxygens = {m[0] for m in item.structure.mol.GetSubstructMatches(_HYDROXYL)}
+            sets.append((DERIVATIVE, bits_away_from(item.structure.mol, oxygens)))
+    targets = [i.structure.mol for i in index.entries if i.structure is not None
+               and i.entry.schedule in index.target_schedules.get(i.info.id, ())]
+    for compiled in index.transformations:
+        found = (_bits_for_product(target, compiled.reaction) for target in targets)
+        sets += [(compiled.spec.id, bits) for bits in found if bits is not None]
+    index.requirements = BitRequirements(sets)
     for defs in class_files:
         for cls in defs.classes:
             index.classes.append(CompiledClass(
                 spec=cls, info=index.list_by_id(cls.list_id),
-                core=Chem.MolFromSmarts(cls.core_smarts),
+                core=(core := Chem.MolFromSmarts(cls.core_smarts)), needs=_element_counts(core),
+                prefilter=Chem.MolFromSmarts(cls.prefilter_smarts) if cls.prefilter_smarts
+                else None,
                 forbidden=[(m.description, Chem.MolFromSmarts(m.smarts))
                            for m in cls.forbidden if m.smarts]))
     return index

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from rdkit import Chem, DataStructs
+from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 from rdkit.Chem.rdChemReactions import ReactionFromSmarts
 
 from interdict.substances.chem import Structure, standardise
 from interdict.substances.identifiers import normalise_name
-from interdict.substances.index import IndexedEntry, SubstanceIndex, flat_smiles
+from interdict.substances.index import DERIVATIVE, IndexedEntry, SubstanceIndex, flat_smiles
 from interdict.substances.schemas import Basis, Match, Similar, Verdict
 
 #: Bases that make a substance controlled; the others put it on watch.
@@ -65,7 +65,17 @@ def _listed_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
 
 def _class_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
     matches: list[Match] = []
+    counts = s.element_counts
+    prefiltered: dict[str, bool] = {}  # prefilter SMARTS -> found, searched once per structure
     for cls in index.classes:
+        if any(counts.get(z, 0) < n for z, n in cls.needs.items()):
+            continue  # too few atoms of some element to hold the core
+        if cls.prefilter is not None and cls.spec.prefilter_smarts is not None:
+            key = cls.spec.prefilter_smarts
+            if key not in prefiltered:
+                prefiltered[key] = s.mol.HasSubstructMatch(cls.prefilter)
+            if not prefiltered[key]:
+                continue
         hit = s.mol.GetSubstructMatch(cls.core)
         if not hit:
             continue
@@ -85,10 +95,13 @@ def _class_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
     return matches
 
 
-def _precursor_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
+def _precursor_matches(index: SubstanceIndex, s: Structure,
+                       possible: set[str]) -> list[Match]:
     matches: list[Match] = []
     seen: set[str] = set()
     for t in index.transformations:
+        if t.spec.id not in possible:
+            continue  # lacks what every one-step precursor of every target keeps
         try:
             outcomes = t.reaction.RunReactants((s.mol,), maxProducts=20)
         except Exception:
@@ -143,10 +156,10 @@ def _undone(mol: Chem.Mol, kinds: Sequence[str]) -> Iterator[Chem.Mol]:
             yield product
 
 
-def _derivative_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
+def _derivative_matches(index: SubstanceIndex, s: Structure,
+                        possible: set[str]) -> list[Match]:
     """Esters and ethers of drugs whose schedule covers them (1961 Convention, Schedule I)."""
-    on = set(s.fingerprint.GetOnBits())
-    if not any(required <= on for required in index.derivative_bits):
+    if DERIVATIVE not in possible:
         return []  # lacks every covered drug's unchanged environments: cannot be a derivative
     matches: list[Match] = []
     for info, clause in index.derivative_clauses:
@@ -179,10 +192,14 @@ def _derivative_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
 def _similar(index: SubstanceIndex, s: Structure, n: int = SIMILAR_REPORTED) -> list[Similar]:
     if not index.drug_fps:
         return []
-    scores = DataStructs.BulkTanimotoSimilarity(s.fingerprint, index.drug_fps)
-    # Only the best few matter: take twice as many candidates as reported (duplicates of one
-    # structure across lists are skipped below) without sorting every listed structure.
-    arr = np.fromiter(scores, dtype=np.float64, count=len(scores))
+    # Tanimoto = |A & B| / (|A| + |B| - |A & B|); the intersections are the sums of the
+    # listed fingerprints' columns at the query's on-bits (a few dozen of 2,048).
+    bits = s.on_bits
+    common = index.fp_matrix[:, bits].sum(axis=1, dtype=np.int32)
+    union = index.fp_counts + len(bits) - common
+    arr = common / np.maximum(union, 1)
+    # Only the best few matter: take several times as many candidates as reported (duplicates
+    # of one structure across lists are skipped below) without sorting every listed structure.
     k = min(4 * n, len(arr))
     top = np.argpartition(-arr, k - 1)[:k]
     top = top[np.argsort(-arr[top], kind="stable")]
@@ -211,9 +228,10 @@ def _structure_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
     for m in listed:  # lists without structures (the DEA's) know the substance by name
         on_list.update(i.info.id for i in index.by_name.get(normalise_name(m.substance), []))
     classes = [m for m in _class_matches(index, s) if m.list not in on_list]
-    derivatives = [m for m in _derivative_matches(index, s) if m.list not in on_list] \
-        if index.derivative_clauses else []
-    found = listed + classes + derivatives + _precursor_matches(index, s)
+    # Which transformations and derivative clauses can apply at all (one matrix look-up).
+    possible = index.requirements.met(s.on_bits)
+    derivatives = [m for m in _derivative_matches(index, s, possible) if m.list not in on_list]
+    found = listed + classes + derivatives + _precursor_matches(index, s, possible)
     return [m for m in found if m.list not in excepted] if excepted else found
 
 
@@ -265,6 +283,6 @@ def verdict_for_structure(index: SubstanceIndex, s: Structure, *, input_text: st
 
 
 def screen_mol(index: SubstanceIndex, mol: Chem.Mol, *, input_text: str,
-               tautomer: bool = True) -> Verdict:
-    return verdict_for_structure(index, standardise(mol, tautomer=tautomer),
+               tautomer: bool = True, single: bool = False) -> Verdict:
+    return verdict_for_structure(index, standardise(mol, tautomer=tautomer, single=single),
                                  input_text=input_text, input_kind="smiles")

@@ -112,7 +112,8 @@ def screen(*, index: SubstanceIndex, rows: Iterable[tuple[int, str | None, str]]
         try:
             mol = parse_smiles(smiles)
             yield ScreenRow(row=row, verdict=screen_mol(index, mol, input_text=label or smiles,
-                                                        tautomer=tautomer))
+                                                        tautomer=tautomer,
+                                                        single="." not in smiles))
         except InvalidData as exc:
             yield ScreenRow(row=row, error=exc.detail)
 

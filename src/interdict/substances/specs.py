@@ -110,6 +110,9 @@ class StructuralClass(Strict):
     schedule: str
     legal_reference: str
     core_smarts: str = Field(description="Every member contains this substructure.")
+    prefilter_smarts: str | None = Field(
+        None, description="A simpler pattern every member also contains; shared by several "
+                          "classes, it is searched once per structure before their cores.")
     allowed: list[ClassModification] = Field(
         default_factory=list, description="Modifications the legal text allows (explanations).")
     forbidden: list[ClassModification] = Field(
