@@ -102,6 +102,8 @@ def test_every_component_of_a_mixture_is_screened():
     ("CC(C)(C)OC(=O)N1CCC(=O)CC1", "4-Piperidone"),
     ("O=C(OCc1ccccc1)N1CCC(Nc2ccccc2)CC1", "4-Anilinopiperidine"),  # Cbz-4-AP
     ("COC(C)(OC)Cc1ccccc1", "1-Phenyl-2-propanone"),  # P2P dimethyl ketal
+    ("CC1(Cc2ccccc2)OCCO1", "1-Phenyl-2-propanone"),  # P2P ethylene ketal (a dioxolane)
+    ("CC(=O)N1CCC(=O)CC1", "4-Piperidone"),  # 1-acetyl-4-piperidone (amide on a ring N)
 ])
 def test_designer_precursor(smiles, product):
     v = check(smiles=smiles)
