@@ -27,6 +27,8 @@ from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
+from interdict.spectra import api as spectra_api
+from interdict.spectra import web as spectra_web
 from interdict.substances import api as substances_api
 from interdict.substances import web as substances_web
 from interdict.web import routes as web_routes
@@ -50,6 +52,7 @@ TAGS = [
     {"name": "audit", "description": "The hash-chained audit log (supervisors)."},
     {"name": "reference", "description": "Reference data in force, versioned."},
     {"name": "substances", "description": "Is it controlled, where and why."},
+    {"name": "spectra", "description": "Identify substances from Raman, IR and GC-MS spectra."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -95,9 +98,11 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         raise ConfigurationError(exc.detail, errors=exc.errors) from exc
 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
-                   audit_api.router, reference_api.router, substances_api.router):
+                   audit_api.router, reference_api.router, substances_api.router,
+                   spectra_api.router):
         app.include_router(router)
     app.include_router(substances_web.router)
+    app.include_router(spectra_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -29,20 +29,27 @@ class Permission(enum.StrEnum):
     users_manage = "users:manage"
     webhooks_manage = "webhooks:manage"
     share_records = "records:share"
+    #: Search spectral libraries and read identifications.
+    spectra_identify = "spectra:identify"
+    #: Build and extend spectral libraries.
+    spectra_manage = "spectra:manage"
 
 
-_OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create}
+_OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create,
+             Permission.spectra_identify}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.supervisor: frozenset(
-        _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records}
+        _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records,
+                     Permission.spectra_manage}
     ),
     Role.analyst: frozenset(_OFFICERS | {Permission.share_records}),
     Role.targeter: frozenset(_OFFICERS),
     Role.precursor_officer: frozenset(_OFFICERS),
     Role.liaison: frozenset(_OFFICERS | {Permission.share_records}),
-    Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create}),
+    Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create,
+                         Permission.spectra_identify, Permission.spectra_manage}),
     Role.operator: frozenset(),
 }
 

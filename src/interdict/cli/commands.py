@@ -413,9 +413,11 @@ def webhooks_retry_dead(obj: CliContext) -> None:
 
 
 def register(cli: click.Group) -> None:
+    from interdict.spectra.cli import spectra
     from interdict.substances.cli import substances
 
     cli.add_command(substances)
+    cli.add_command(spectra)
     for command in (serve, db, demo, agencies, users, tokens, audit_group, reference,
                     alerts_group, webhooks_group):
         cli.add_command(command)
