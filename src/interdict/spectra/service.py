@@ -35,7 +35,12 @@ from interdict.reference.registry import Registry
 from interdict.spectra.formats import SpectrumFormatError, read_spectra
 from interdict.spectra.mixture import unmix
 from interdict.spectra.models import Identification, LibrarySpectrum, SpectralLibrary
-from interdict.spectra.processing import MassOptions, VibrationalOptions, default_options
+from interdict.spectra.processing import (
+    MassOptions,
+    VibrationalOptions,
+    coverage,
+    default_options,
+)
 from interdict.spectra.schemas import (
     Candidate,
     Confidence,
@@ -365,20 +370,26 @@ def _confidence(hits: list[Candidate]) -> tuple[Confidence, str]:
     return Confidence.none, f"best score {best.score:.3f} below {LOW}: no identification"
 
 
-def _plot(loaded: _Loaded, query: Spectrum, hits: list[Candidate]) -> dict[str, Any]:
+def _plot(loaded: _Loaded, query: Spectrum, hits: list[Candidate], label: str) -> dict[str, Any]:
     """Processed query and best hits on the library's axis, thinned to at most 1,500 points."""
     lib = loaded.library
     vector = query_vector(query, lib)
     if isinstance(lib.options, VibrationalOptions):
         axis = lib.options.grid()
+        keep = np.flatnonzero(coverage(query, lib.options))  # where the query was measured
     else:
         axis = np.arange(vector.size, dtype=np.float64)
+        keep = np.flatnonzero(vector > 0)
+    if keep.size:
+        window = slice(int(keep[0]), int(keep[-1]) + 1)
+        axis, vector = axis[window], vector[window]
+    else:
+        window = slice(None)
     step = max(1, axis.size // 1500)
     rows = {str(e): i for i, e in enumerate(lib.ids)}
-    series = [{"name": f"query: {query.name or 'uploaded'}",
-               "y": np.round(vector[::step], 5).tolist()}]
+    series = [{"name": f"query: {query.name or label}", "y": np.round(vector[::step], 5).tolist()}]
     for hit in hits[:PLOT_SERIES]:
-        row = lib.matrix[rows[str(hit.entry_id)]]
+        row = lib.matrix[rows[str(hit.entry_id)]][window]
         series.append({"name": hit.name, "y": np.round(row[::step].astype(float), 5).tolist()})
     return {"x": np.round(axis[::step], 3).tolist(), "series": series,
             "kind": "mass" if lib.is_mass else "vibrational"}
@@ -454,7 +465,7 @@ def identify(session: Session, *, actor: Actor, registry: Registry, data: bytes,
         confidence_reason=reason, candidates=candidates, mixture=mix, controlled=controlled,
         case_reference=row.case_reference, spectra_in_file=len(spectra),
         processing=found.processing, created_at=utcnow(),
-        plot=_plot(loaded, query, candidates))
+        plot=_plot(loaded, query, candidates, filename))
     row.result = out.model_dump(mode="json")
     row.created_at = out.created_at
     audit(session, actor=actor, action=AuditAction.record_created,
