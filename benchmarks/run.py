@@ -16,7 +16,7 @@ import traceback
 from types import FrameType
 from typing import Protocol
 
-from benchmarks import api_throughput, substances_screening
+from benchmarks import api_throughput, spectra_identification, substances_screening
 from benchmarks.figures import Figure
 
 
@@ -31,6 +31,7 @@ class Benchmark(Protocol):
 BENCHMARKS: dict[str, Benchmark] = {
     "api_throughput": api_throughput,
     "substances_screening": substances_screening,
+    "spectra_identification": spectra_identification,
 }
 
 

@@ -54,8 +54,9 @@ from interdict.spectra.schemas import (
 )
 from interdict.spectra.search import Library, Metric, query_vector, search
 from interdict.spectra.spectrum import Spectrum, Technique
-from interdict.substances import service as substances
 from interdict.substances.schemas import CheckQuery
+from interdict.substances.service import check as check_substance
+from interdict.substances.service import get_index as substance_index
 
 RESOURCE = "spectra.library"
 SEARCHABLE = (Technique.RAMAN, Technique.IR, Technique.MS)
@@ -308,14 +309,14 @@ def _library(session: Session, lib: SpectralLibrary) -> _Loaded:
 
 def control_status(registry: Registry, entry: LibrarySpectrum) -> ControlStatus | None:
     """What ``substances`` says of a library entry, by its best identifier; None if unknown."""
-    index = substances.get_index(registry)
+    index = substance_index(registry)
     queries = [CheckQuery(inchikey=entry.inchikey) if entry.inchikey else None,
                CheckQuery(smiles=entry.smiles) if entry.smiles else None,
                CheckQuery(cas=entry.cas) if entry.cas else None,
                CheckQuery(name=entry.name)]
     for query in (q for q in queries if q is not None):
         try:
-            verdict = substances.check(index=index, query=query)
+            verdict = check_substance(index=index, query=query)
         except InvalidData:
             continue  # a malformed identifier in a library file: try the next one
         if not verdict.matches:
