@@ -99,3 +99,16 @@ def list_(obj: CliContext) -> None:
     obj.emit([r.model_dump(mode="json") for r in rows],
              "\n".join(f"{r.name:<30} {r.technique:<6} {r.entry_count:>6} spectra  v{r.version}"
                        for r in rows) or "no libraries")
+
+
+@spectra.command("evaluate")
+@click.argument("report", type=click.Choice(list(service.REPORTS)))
+@click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default="../shared/data/spectra", show_default=True,
+              help="The shared spectra evaluation data directory.")
+@pass_ctx
+def evaluate(obj: CliContext, report: str, data: Path) -> None:
+    """Evaluation reports: GC-MS class accuracy, fentanyl analogues, Raman mixtures, robustness."""
+    err(f"running {report} on {data}")
+    out = service.evaluate(report, data=data)
+    obj.emit(out)

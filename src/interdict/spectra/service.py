@@ -523,3 +523,52 @@ def counts(session: Session, *, actor: Actor) -> dict[str, int]:
     ids = session.scalar(select(func.count()).select_from(Identification)
                          .where(Identification.agency_id == actor.agency_id)) or 0
     return {"libraries": int(libs), "identifications": int(ids)}
+
+
+# --- evaluation reports ----------------------------------------------------------------------
+
+#: The evaluation reports, by the name the CLI uses, and the files each reads (relative to
+#: the project's shared spectra data directory).
+REPORTS = {
+    "gcms-class": "gcms_ei/wong2023_swgdrug/wong2023_mmc1_swgdrug311_nps_class_spectra.csv",
+    "fentanyl": "gcms_ei/fentanyl_classifier_nist",
+    "raman-mixtures": "raman/mdatools_carbs_fructose_lactose_ribose_mixtures.RData",
+    "robustness": "ir_rruff",
+}
+
+
+def evaluate(report: str, *, data: Path) -> dict[str, Any]:
+    """Run one evaluation report on the shared evaluation data under ``data``.
+
+    The figures are those of ``benchmarks/spectra_identification.py``; this entry point lets
+    a lab re-run them on its own copy of the data and read the details (per-class scores,
+    missed analogues, estimated fractions, recognition curves).
+    """
+    from dataclasses import asdict
+
+    from interdict.spectra import evaluation
+
+    if report not in REPORTS:
+        raise InvalidData(f"unknown report {report!r}; choose one of {', '.join(REPORTS)}",
+                          errors=[FieldError("report", "unknown")])
+    source = data / REPORTS[report]
+    if not source.exists():
+        raise InvalidData(f"{source} not found: give the shared spectra data directory",
+                          errors=[FieldError("data", f"{REPORTS[report]} missing")])
+    wong_path = data / REPORTS["gcms-class"]
+    result: Any
+    if report == "gcms-class":
+        result = evaluation.gcms_class_loo(evaluation.read_wong_csv(wong_path))
+    elif report == "fentanyl":
+        analogues = [s for p in sorted(source.rglob("*.MSP"))
+                     for s in read_spectra(p.read_bytes(), p.name)]
+        result = evaluation.fentanyl_analogue_share(evaluation.read_wong_csv(wong_path),
+                                                    analogues)
+    elif report == "raman-mixtures":
+        result = evaluation.raman_mixture_rmse(evaluation.read_carbs(source))
+    else:
+        spectra = [s for p in sorted(source.glob("*.txt"))
+                   for s in read_spectra(p.read_bytes(), p.name)]
+        result = evaluation.robustness(spectra, repeats=2)
+    return {"report": report, "data": str(source),
+            "result": [asdict(r) for r in result] if isinstance(result, list) else asdict(result)}
