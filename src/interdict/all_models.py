@@ -9,6 +9,7 @@ from __future__ import annotations
 import interdict.alerts.models  # noqa: F401
 import interdict.audit.models  # noqa: F401
 import interdict.auth.models  # noqa: F401
+import interdict.network.models  # noqa: F401
 import interdict.spectra.models  # noqa: F401
 from interdict.db.base import Base
 

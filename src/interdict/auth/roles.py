@@ -33,18 +33,22 @@ class Permission(enum.StrEnum):
     spectra_identify = "spectra:identify"
     #: Build and extend spectral libraries.
     spectra_manage = "spectra:manage"
+    #: Read the intelligence file (entities, provenance, link charts); audited per entity.
+    network_read = "network:read"
+    #: Import into the intelligence file and judge entity-resolution pairs.
+    network_write = "network:write"
 
 
 _OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create,
-             Permission.spectra_identify}
+             Permission.spectra_identify, Permission.network_read}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.supervisor: frozenset(
         _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records,
-                     Permission.spectra_manage}
+                     Permission.spectra_manage, Permission.network_write}
     ),
-    Role.analyst: frozenset(_OFFICERS | {Permission.share_records}),
+    Role.analyst: frozenset(_OFFICERS | {Permission.share_records, Permission.network_write}),
     Role.targeter: frozenset(_OFFICERS),
     Role.precursor_officer: frozenset(_OFFICERS),
     Role.liaison: frozenset(_OFFICERS | {Permission.share_records}),

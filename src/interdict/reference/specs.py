@@ -31,6 +31,8 @@ class CodeEntry(BaseModel):
     label: str
     description: str
     #: Whether an item with this code may be passed on without the originator's permission.
+    #: For grading schemes: which scale the code belongs to (source, information, handling).
+    axis: str | None = None
     onward_sharing: bool | None = None
     court_use: bool | None = None
 

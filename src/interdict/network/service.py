@@ -1,0 +1,254 @@
+"""The network library API: import into the intelligence file, read entities with their
+provenance, walk links, export, and resolve duplicates.
+
+Entities are agency records (``visible_to``: the agency's own plus those shared with it).
+Reading an entity page is a consultation of personal data and is audited as such.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from interdict.audit.events import AuditAction
+from interdict.audit.service import record as audit
+from interdict.auth.actor import Actor
+from interdict.auth.roles import Permission
+from interdict.auth.scoping import visible_to
+from interdict.errors import FieldError, InvalidData, NotFound
+from interdict.network import store
+from interdict.network.models import Entity, EntityValue, Link, ResolutionJudgement
+from interdict.network.provenance import Provenance, label, validate
+from interdict.reference.registry import Registry
+
+RESOURCE = "network.entity"
+IMPORT_KINDS = ("ftm", "cdr")
+
+
+def _visible(actor: Actor) -> Select[Entity]:
+    return select(Entity).where(visible_to(actor, agency_column=Entity.agency_id,
+                                           id_column=Entity.id, resource_type=RESOURCE))
+
+
+def import_file(session: Session, *, actor: Actor, registry: Registry, kind: str,
+                filename: str, data: bytes, provenance: Provenance) -> store.ImportResult:
+    """Import FtM JSON lines (``ftm``) or call detail records (``cdr``) into the file."""
+    actor.require(Permission.network_write)
+    validate(registry, provenance)
+    if kind == "ftm":
+        parsed = store.parse_ftm(data, filename)
+    elif kind == "cdr":
+        parsed = store.parse_cdr(data, filename)
+    else:
+        raise InvalidData(f"unknown import kind {kind!r}",
+                          errors=[FieldError("kind", f"one of {', '.join(IMPORT_KINDS)}")])
+    if not parsed:
+        raise InvalidData(f"{filename} holds no entity", errors=[FieldError("file", "empty")])
+    result = store.write(session, actor=actor, kind=kind, filename=filename, data=data,
+                         parsed=parsed, provenance=provenance)
+    if not result.already_imported:
+        audit(session, actor=actor, action=AuditAction.record_created, resource_type=RESOURCE,
+              resource_id=f"batch:{result.batch_id}",
+              details={"file": filename, "kind": kind, "entities": result.entities,
+                       "links": result.links, "grading": label(provenance)})
+    return result
+
+
+def import_edges(session: Session, *, actor: Actor, registry: Registry, filename: str,
+                 data: bytes, nodes: list[str], edges: list[tuple[str, str, float, str | None]],
+                 namespace: str, provenance: Provenance, directed: bool = False,
+                 kind: str = "edgelist") -> store.ImportResult:
+    """Store an anonymised network (matrix or edge list already read) as people and links."""
+    actor.require(Permission.network_write)
+    validate(registry, provenance)
+    parsed = store.from_edges(nodes, edges, namespace=namespace)
+    result = store.write(session, actor=actor, kind=kind, filename=filename, data=data,
+                         parsed=parsed, provenance=provenance, directed=directed)
+    if not result.already_imported:
+        audit(session, actor=actor, action=AuditAction.record_created, resource_type=RESOURCE,
+              resource_id=f"batch:{result.batch_id}",
+              details={"file": filename, "kind": kind, "entities": result.entities,
+                       "links": result.links, "grading": label(provenance)})
+    return result
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ValueOut:
+    prop: str
+    value: str
+    provenance: str
+    originator: str
+    scheme: str
+    source_grade: str
+    information_grade: str
+    handling: str
+    observed_on: str | None
+    source_record: str
+
+
+def search(session: Session, *, actor: Actor, q: str = "", schema: str | None = None,
+           limit: int = 50) -> list[Entity]:
+    actor.require(Permission.network_read)
+    stmt = _visible(actor)
+    if q:
+        stmt = stmt.where(func.lower(Entity.caption).contains(q.lower()))
+    if schema:
+        stmt = stmt.where(Entity.schema == schema)
+    return list(session.scalars(stmt.order_by(Entity.caption).limit(min(limit, 500))))
+
+
+def entity(session: Session, *, actor: Actor, entity_id: int, purpose: str = "") -> dict[str, Any]:
+    """An entity with every value and its provenance; audited as a consultation."""
+    actor.require(Permission.network_read)
+    row = session.scalar(_visible(actor).where(Entity.id == entity_id))
+    if row is None:
+        raise NotFound(f"no entity {entity_id}")
+    values = session.scalars(select(EntityValue).where(EntityValue.entity_id == row.id)
+                             .order_by(EntityValue.prop, EntityValue.id))
+    grouped: dict[str, list[ValueOut]] = defaultdict(list)
+    for v in values:
+        grouped[v.prop].append(ValueOut(prop=v.prop, value=v.value, provenance=label(v),
+                                        originator=v.originator, scheme=v.scheme,
+                                        source_grade=v.source_grade,
+                                        information_grade=v.information_grade,
+                                        handling=v.handling, observed_on=v.observed_on,
+                                        source_record=v.source_record))
+    audit(session, actor=actor, action=AuditAction.record_viewed, resource_type=RESOURCE,
+          resource_id=row.id, justification=purpose, details={"caption": row.caption})
+    return {"id": row.id, "ftm_id": row.ftm_id, "schema": row.schema, "caption": row.caption,
+            "agency_id": row.agency_id, "values": {k: [v.__dict__ for v in vs]
+                                                   for k, vs in grouped.items()},
+            "conflicts": sorted(k for k, vs in grouped.items()
+                                if len({v.value for v in vs}) > 1),
+            "links": neighbours(session, actor=actor, entity_id=row.id)["edges"]}
+
+
+def neighbours(session: Session, *, actor: Actor, entity_id: int) -> dict[str, Any]:
+    """The entity, its direct neighbours and the links between them (for expanding a chart)."""
+    actor.require(Permission.network_read)
+    visible_ids = select(Entity.id).where(visible_to(
+        actor, agency_column=Entity.agency_id, id_column=Entity.id, resource_type=RESOURCE))
+    links = list(session.scalars(select(Link).where(
+        or_(Link.source_id == entity_id, Link.target_id == entity_id),
+        Link.source_id.in_(visible_ids), Link.target_id.in_(visible_ids))))
+    ids = {entity_id} | {x for link in links for x in (link.source_id, link.target_id)}
+    nodes = session.scalars(select(Entity).where(Entity.id.in_(ids)))
+    return {"nodes": [{"id": n.id, "caption": n.caption, "schema": n.schema} for n in nodes],
+            "edges": [{"id": link.id, "source": link.source_id, "target": link.target_id,
+                       "schema": link.schema, "weight": link.weight, "period": link.period,
+                       "relation": link.relation_id, "directed": link.directed}
+                      for link in links]}
+
+
+def links(session: Session, *, actor: Actor, period: str | None = None) -> list[Link]:
+    """Every visible link (both endpoints visible), optionally of one period."""
+    actor.require(Permission.network_read)
+    visible_ids = select(Entity.id).where(visible_to(
+        actor, agency_column=Entity.agency_id, id_column=Entity.id, resource_type=RESOURCE))
+    stmt = select(Link).where(Link.source_id.in_(visible_ids), Link.target_id.in_(visible_ids))
+    if period is not None:
+        stmt = stmt.where(Link.period == period)
+    return list(session.scalars(stmt.order_by(Link.id)))
+
+
+def periods(session: Session, *, actor: Actor) -> list[str]:
+    return sorted({p for link in links(session, actor=actor) if (p := link.period)})
+
+
+# --- exports -------------------------------------------------------------------------------
+
+
+def _entities_with_values(session: Session, actor: Actor) -> list[tuple[Entity, list[EntityValue]]]:
+    rows = list(session.scalars(_visible(actor).order_by(Entity.id)))
+    values: dict[int, list[EntityValue]] = defaultdict(list)
+    for v in session.scalars(select(EntityValue).where(
+            EntityValue.entity_id.in_([r.id for r in rows])).order_by(EntityValue.id)):
+        values[v.entity_id].append(v)
+    return [(r, values[r.id]) for r in rows]
+
+
+def export_ftm(session: Session, *, actor: Actor) -> str:
+    """FtM JSON lines (Aleph/OpenSanctions compatible); provenance under ``interdict``.
+
+    Standard readers ignore the extra key; ``import_file(kind="ftm")`` of this output gives
+    the same entities and links.
+    """
+    actor.require(Permission.network_read)
+    out = []
+    for row, values in _entities_with_values(session, actor):
+        props: dict[str, list[str]] = defaultdict(list)
+        for v in values:
+            if v.value not in props[v.prop]:
+                props[v.prop].append(v.value)
+        out.append(json.dumps({"id": row.ftm_id, "schema": row.schema, "properties": props,
+                               "interdict": {"provenance": [
+                                   {"prop": v.prop, "value": v.value, "label": label(v)}
+                                   for v in values]}}, ensure_ascii=False))
+    audit(session, actor=actor, action=AuditAction.record_disclosed, resource_type=RESOURCE,
+          resource_id="export", details={"format": "ftm", "entities": len(out)})
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def export_anx(session: Session, *, actor: Actor) -> str:
+    """An i2 Analyst's Notebook chart (ANX XML): entities as icons, links as lines."""
+    actor.require(Permission.network_read)
+    chart = ET.Element("Chart")
+    items = ET.SubElement(chart, "ChartItemCollection")
+    rows = _entities_with_values(session, actor)
+    for row, values in rows:
+        item = ET.SubElement(items, "ChartItem", Label=row.caption,
+                             Description=f"{row.schema}; " + "; ".join(
+                                 sorted({label(v) for v in values})))
+        end = ET.SubElement(ET.SubElement(item, "End"), "Entity", EntityId=f"e{row.id}",
+                            Identity=row.ftm_id)
+        ET.SubElement(end, "Icon").append(ET.Element("IconStyle", Type=row.schema))
+    for link in links(session, actor=actor):
+        item = ET.SubElement(items, "ChartItem", Label=link.schema)
+        line = ET.SubElement(item, "Link", End1Id=f"e{link.source_id}",
+                             End2Id=f"e{link.target_id}")
+        ET.SubElement(line, "LinkStyle", ArrowStyle="ArrowOnHead" if link.directed
+                      else "ArrowNone", Strength="1", Type=link.schema,
+                      MlStrength=str(link.weight))
+    audit(session, actor=actor, action=AuditAction.record_disclosed, resource_type=RESOURCE,
+          resource_id="export", details={"format": "anx", "entities": len(rows)})
+    return ET.tostring(chart, encoding="unicode", xml_declaration=True)
+
+
+# --- resolution judgements ------------------------------------------------------------------
+
+
+DECISIONS = ("accept", "reject", "unsure")
+
+
+def judge(session: Session, *, actor: Actor, left_id: int, right_id: int, decision: str,
+          reason: str = "") -> ResolutionJudgement:
+    """Record an analyst's decision on a pair; a later judgement on the pair supersedes it."""
+    actor.require(Permission.network_write)
+    if decision not in DECISIONS:
+        raise InvalidData(f"decision must be one of {', '.join(DECISIONS)}",
+                          errors=[FieldError("decision", f"one of {', '.join(DECISIONS)}")])
+    if left_id == right_id:
+        raise InvalidData("an entity cannot be judged against itself",
+                          errors=[FieldError("right_id", "same as left_id")])
+    for entity_id in (left_id, right_id):
+        if session.scalar(_visible(actor).where(Entity.id == entity_id)) is None:
+            raise NotFound(f"no entity {entity_id}")
+    low, high = sorted((left_id, right_id))
+    row = ResolutionJudgement(agency_id=actor.agency_id, left_id=low, right_id=high,
+                              decision=decision, reason=reason[:2000], user_id=actor.user_id,
+                              username=actor.username)
+    session.add(row)
+    session.flush()
+    audit(session, actor=actor, action=AuditAction.record_changed, resource_type=RESOURCE,
+          resource_id=f"{low}~{high}", justification=reason,
+          details={"decision": decision})
+    return row

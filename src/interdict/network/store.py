@@ -1,0 +1,294 @@
+"""Writing to the intelligence file: FtM JSON lines, call detail records, network files.
+
+Every import is all or nothing (the whole file is validated before a row is written, and
+every problem is reported with its line and field) and idempotent (the same file again is a
+no-op; a value already held with the same provenance is not duplicated). Every value carries
+the provenance the importer states for the batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from followthemoney import model
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from interdict.auth.actor import Actor
+from interdict.errors import FieldError, InvalidData
+from interdict.network.models import Entity, EntityValue, ImportBatch, Link
+from interdict.network.provenance import Provenance
+
+#: Relationship schemata whose endpoints FtM does not declare as an edge: (source, target).
+EXTRA_EDGES = {"Call": ("caller", "receiver")}
+MAX_ERRORS = 50
+
+
+@dataclass
+class Parsed:
+    """An entity as read from a file, before it touches the database."""
+
+    ftm_id: str
+    schema: str
+    properties: dict[str, list[str]]
+    line: int
+    weight: float = 1.0
+    period: str | None = None
+
+
+@dataclass
+class ImportResult:
+    batch_id: int
+    kind: str
+    filename: str
+    entities: int
+    links: int
+    values_added: int
+    already_imported: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def edge_props(schema_name: str) -> tuple[str, str] | None:
+    """The (source, target) properties of a relationship schema, None for node schemata."""
+    schema = model.get(schema_name)
+    if schema is None:
+        return None
+    if schema.edge and schema.edge_source and schema.edge_target:
+        return str(schema.edge_source), str(schema.edge_target)
+    return EXTRA_EDGES.get(schema.name)
+
+
+def parse_ftm(data: bytes, filename: str) -> list[Parsed]:
+    """FtM entities, one JSON object per line; every error names the line and the field."""
+    problems: list[FieldError] = []
+    out: list[Parsed] = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidData(f"{filename} is not UTF-8 text",
+                          errors=[FieldError("file", f"byte {exc.start}: not UTF-8")]) from exc
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        where = f"line {number}"
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            problems.append(FieldError(where, f"not JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        if not isinstance(obj, dict):
+            problems.append(FieldError(where, "not a JSON object"))
+            continue
+        entity_id, schema_name = obj.get("id"), obj.get("schema")
+        schema = model.get(schema_name) if isinstance(schema_name, str) else None
+        if not isinstance(entity_id, str) or not entity_id or len(entity_id) > 200:
+            problems.append(FieldError(f"{where}: id", "missing, not a string or too long"))
+            continue
+        if schema is None:
+            problems.append(FieldError(f"{where}: schema", f"unknown FtM schema {schema_name!r}"))
+            continue
+        props = obj.get("properties") or {}
+        if not isinstance(props, dict):
+            problems.append(FieldError(f"{where}: properties", "not an object"))
+            continue
+        clean: dict[str, list[str]] = {}
+        for prop_name, values in props.items():
+            prop = schema.get(prop_name)
+            if prop is None:
+                problems.append(FieldError(f"{where}: properties.{prop_name}",
+                                           f"not a property of {schema.name}"))
+                continue
+            for value in values if isinstance(values, list) else [values]:
+                text_value = str(value)
+                if prop.type.name != "entity" and prop.type.clean(text_value) is None:
+                    problems.append(FieldError(f"{where}: properties.{prop_name}",
+                                               f"{text_value[:60]!r} is not a valid "
+                                               f"{prop.type.name}"))
+                    continue
+                clean.setdefault(prop_name, []).append(text_value[:5000])
+        out.append(Parsed(ftm_id=entity_id, schema=schema.name, properties=clean, line=number))
+        if len(problems) >= MAX_ERRORS:
+            break
+    if problems:
+        raise InvalidData(f"{filename}: {len(problems)} problem(s); nothing was imported",
+                          errors=problems)
+    return out
+
+
+def parse_cdr(data: bytes, filename: str) -> list[Parsed]:
+    """Call detail records (CSV: caller, callee, start, duration[, cell]) as phones and calls.
+
+    Each number becomes a LegalEntity holding it as ``phone`` (FtM has no phone schema); each
+    record becomes a Call between them.
+    """
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    fields = {f.strip().lower(): f for f in reader.fieldnames or []}
+    missing = [c for c in ("caller", "callee", "start") if c not in fields]
+    if missing:
+        raise InvalidData(f"{filename}: missing column(s) {', '.join(missing)}",
+                          errors=[FieldError(c, "column missing") for c in missing])
+    problems: list[FieldError] = []
+    phones: dict[str, Parsed] = {}
+    calls: list[Parsed] = []
+    date_type = model.get("Call").get("date").type  # type: ignore[union-attr]
+    for number, row in enumerate(reader, start=2):
+        caller = (row.get(fields["caller"]) or "").strip()
+        callee = (row.get(fields["callee"]) or "").strip()
+        start = (row.get(fields["start"]) or "").strip()
+        duration = (row.get(fields.get("duration", "")) or "").strip()
+        where = f"line {number}"
+        if not caller or not callee:
+            problems.append(FieldError(f"{where}: caller/callee", "empty"))
+            continue
+        if date_type.clean(start) is None:
+            problems.append(FieldError(f"{where}: start", f"{start!r} is not a date/time"))
+            continue
+        if duration and not duration.replace(".", "", 1).isdigit():
+            problems.append(FieldError(f"{where}: duration", f"{duration!r} is not seconds"))
+            continue
+        for phone in (caller, callee):
+            phones.setdefault(phone, Parsed(ftm_id=f"phone:{phone}", schema="LegalEntity",
+                                            properties={"name": [phone], "phone": [phone]},
+                                            line=number))
+        props = {"caller": [f"phone:{caller}"], "receiver": [f"phone:{callee}"],
+                 "callerNumber": [caller], "receiverNumber": [callee], "date": [start]}
+        if duration:
+            props["duration"] = [duration]
+        cell = (row.get(fields.get("cell", "")) or "").strip()
+        if cell:
+            props["summary"] = [f"cell {cell}"]
+        calls.append(Parsed(ftm_id=f"call:{caller}:{callee}:{start}", schema="Call",
+                            properties=props, line=number, period=start[:10]))
+    if problems:
+        raise InvalidData(f"{filename}: {len(problems)} problem(s); nothing was imported",
+                          errors=problems[:MAX_ERRORS])
+    return list(phones.values()) + calls
+
+
+def from_edges(nodes: Iterable[str], edges: Iterable[tuple[str, str, float, str | None]], *,
+               namespace: str, node_schema: str = "Person",
+               link_schema: str = "UnknownLink") -> list[Parsed]:
+    """Nodes and weighted edges of an anonymised network file as entities and links."""
+    out = [Parsed(ftm_id=f"{namespace}:{n}", schema=node_schema,
+                  properties={"name": [str(n)]}, line=0) for n in nodes]
+    source, target = edge_props(link_schema) or ("subject", "object")
+    for i, (a, b, weight, period) in enumerate(edges):
+        out.append(Parsed(ftm_id=f"{namespace}:{a}>{b}:{period or ''}:{i}", schema=link_schema,
+                          properties={source: [f"{namespace}:{a}"], target: [f"{namespace}:{b}"]},
+                          line=0, weight=weight, period=period))
+    return out
+
+
+def write(session: Session, *, actor: Actor, kind: str, filename: str, data: bytes,
+          parsed: list[Parsed], provenance: Provenance, directed: bool = False) -> ImportResult:
+    """Store parsed entities and their links under one batch (no-op for a file seen before)."""
+    checksum = hashlib.sha256(data).hexdigest()
+    previous = session.scalar(select(ImportBatch).where(ImportBatch.agency_id == actor.agency_id,
+                                                        ImportBatch.checksum == checksum))
+    if previous is not None:
+        return ImportResult(batch_id=previous.id, kind=previous.kind, filename=filename,
+                            entities=previous.entities, links=previous.links, values_added=0,
+                            already_imported=True)
+    existing = {e.ftm_id: e for e in session.scalars(select(Entity).where(
+        Entity.agency_id == actor.agency_id,
+        Entity.ftm_id.in_({p.ftm_id for p in parsed} | _endpoint_ids(parsed))))}
+    # Every endpoint must be in the file or already in the store, before anything is written.
+    problems = [FieldError(f"line {p.line}: properties.{prop}" if p.line else f"{p.ftm_id}",
+                           f"entity {ref!r} is neither in the file nor in the store")
+                for p in parsed for prop, ref in _endpoints(p)
+                if ref not in existing and ref not in {q.ftm_id for q in parsed}]
+    if problems:
+        raise InvalidData(f"{filename}: links to unknown entities; nothing was imported",
+                          errors=problems[:MAX_ERRORS])
+    batch = ImportBatch(agency_id=actor.agency_id, kind=kind, filename=filename[:300],
+                        checksum=checksum, provenance=provenance.as_dict(),
+                        created_by=actor.username)
+    session.add(batch)
+    session.flush()
+    for p in parsed:
+        if p.ftm_id not in existing:
+            entity = Entity(agency_id=actor.agency_id, ftm_id=p.ftm_id, schema=p.schema,
+                            caption=_caption(p), batch_id=batch.id)
+            session.add(entity)
+            existing[p.ftm_id] = entity
+    session.flush()
+    added = _write_values(session, parsed, existing, batch, provenance)
+    links = 0
+    for p in parsed:
+        pair = edge_props(p.schema)
+        if pair is None:
+            continue
+        for source in p.properties.get(pair[0], []):
+            for target in p.properties.get(pair[1], []):
+                session.add(Link(agency_id=actor.agency_id, relation_id=existing[p.ftm_id].id,
+                                 schema=p.schema, source_id=existing[source].id,
+                                 target_id=existing[target].id, weight=p.weight,
+                                 directed=directed or p.schema == "Call", period=p.period,
+                                 batch_id=batch.id))
+                links += 1
+    batch.entities = sum(1 for p in parsed if edge_props(p.schema) is None)
+    batch.links = links
+    session.flush()
+    return ImportResult(batch_id=batch.id, kind=kind, filename=filename,
+                        entities=batch.entities, links=links, values_added=added)
+
+
+def _endpoints(p: Parsed) -> list[tuple[str, str]]:
+    schema = model.get(p.schema)
+    if schema is None:
+        return []
+    return [(prop, ref) for prop, values in p.properties.items()
+            if (sp := schema.get(prop)) is not None and sp.type.name == "entity"
+            for ref in values]
+
+
+def _endpoint_ids(parsed: list[Parsed]) -> set[str]:
+    return {ref for p in parsed for _prop, ref in _endpoints(p)}
+
+
+def _caption(p: Parsed) -> str:
+    for prop in ("name", "title", "registrationNumber", "phone", "imoNumber", "publicKey",
+                 "username", "iban", "full"):
+        if p.properties.get(prop):
+            return p.properties[prop][0][:300]
+    return p.schema
+
+
+def _write_values(session: Session, parsed: list[Parsed], entities: dict[str, Entity],
+                  batch: ImportBatch, provenance: Provenance) -> int:
+    """Add each value unless the same value with the same provenance is already held."""
+    ids = [entities[p.ftm_id].id for p in parsed]
+    held = {(v.entity_id, v.prop, v.value, v.originator, v.source_grade, v.information_grade,
+             v.handling) for v in session.scalars(select(EntityValue).where(
+                 EntityValue.entity_id.in_(ids)))}
+    added = 0
+    for p in parsed:
+        entity_id = entities[p.ftm_id].id
+        for prop, values in p.properties.items():
+            for value in values:
+                key = (entity_id, prop, value, provenance.originator, provenance.source_grade,
+                       provenance.information_grade, provenance.handling)
+                if key in held:
+                    continue
+                held.add(key)
+                session.add(EntityValue(
+                    entity_id=entity_id, prop=prop, value=value,
+                    originator=provenance.originator, scheme=provenance.scheme,
+                    source_grade=provenance.source_grade,
+                    information_grade=provenance.information_grade,
+                    handling=provenance.handling, observed_on=provenance.observed_on,
+                    source_record=(provenance.source_record or f"{batch.filename}"
+                                   + (f" line {p.line}" if p.line else ""))[:300],
+                    batch_id=batch.id))
+                added += 1
+    return added

@@ -1,0 +1,178 @@
+"""The intelligence file on both databases: imports, provenance, scoping, exports, judgements."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree as ET
+
+import pytest
+from sqlalchemy import func, select
+
+from interdict.audit.models import AuditEvent
+from interdict.db.session import unit_of_work
+from interdict.errors import Forbidden, InvalidData, NotFound
+from interdict.network import service
+from interdict.network.models import Entity, EntityValue, Link, ResolutionJudgement
+from interdict.network.provenance import Provenance
+from interdict.reference.registry import Registry
+
+REGISTRY = Registry()
+POLICE = Provenance(originator="AG-A", source_grade="B", information_grade="2", handling="H1",
+                    observed_on="2024-03-01")
+CUSTOMS = Provenance(originator="AG-C", source_grade="A", information_grade="1", handling="H0")
+
+
+def _lines(*objs: dict) -> bytes:
+    return ("\n".join(json.dumps(o) for o in objs) + "\n").encode()
+
+
+PEOPLE = _lines(
+    {"id": "p1", "schema": "Person", "properties": {"name": ["Jan de Vries"],
+                                                      "birthDate": ["1980-02-01"]}},
+    {"id": "p2", "schema": "Person", "properties": {"name": ["Piet Bakker"]}},
+    {"id": "c1", "schema": "Company", "properties": {"name": ["Chem Trade BV"]}},
+    {"id": "o1", "schema": "Ownership", "properties": {"owner": ["p1"], "asset": ["c1"]}},
+    {"id": "a1", "schema": "Associate", "properties": {"person": ["p1"], "associate": ["p2"]}},
+)
+
+
+def _import(world, data: bytes, provenance: Provenance = POLICE, user: str = "analyst@a",
+            kind: str = "ftm", filename: str = "case.jsonl"):
+    with unit_of_work(world.db) as session:
+        return service.import_file(session, actor=world.actor(user), registry=REGISTRY,
+                                   kind=kind, filename=filename, data=data,
+                                   provenance=provenance)
+
+
+def test_ftm_import_links_and_idempotence(world):
+    first = _import(world, PEOPLE)
+    assert (first.entities, first.links) == (3, 2) and not first.already_imported
+    again = _import(world, PEOPLE)
+    assert again.already_imported and again.batch_id == first.batch_id
+    with unit_of_work(world.db, readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Entity)) == 5
+        assert session.scalar(select(func.count()).select_from(Link)) == 2
+
+
+def test_conflicting_values_are_all_kept_with_their_provenance(world):
+    _import(world, PEOPLE)
+    other = _lines({"id": "p1", "schema": "Person",
+                    "properties": {"name": ["Jan de Vries"], "birthDate": ["1980-01-02"]}})
+    result = _import(world, other, provenance=CUSTOMS, filename="customs.jsonl")
+    assert result.values_added == 2  # same name from another source is a second statement
+    with unit_of_work(world.db) as session:
+        p1 = session.scalar(select(Entity).where(Entity.ftm_id == "p1"))
+        assert p1 is not None
+        page = service.entity(session, actor=world.actor("analyst@a"), entity_id=p1.id,
+                              purpose="case 24/117")
+    births = {(v["value"], v["provenance"]) for v in page["values"]["birthDate"]}
+    assert births == {("1980-02-01", "AG-A B2 H1 2024-03-01"), ("1980-01-02", "AG-C A1 H0")}
+    assert page["conflicts"] == ["birthDate"]
+    with unit_of_work(world.db, readonly=True) as session:
+        viewed = session.scalar(select(AuditEvent).where(AuditEvent.action == "record.viewed"))
+        assert viewed is not None and viewed.justification == "case 24/117"
+
+
+@pytest.mark.parametrize("line, field, words", [
+    ({"id": "x", "schema": "Spaceship", "properties": {}}, "line 2: schema", "unknown FtM"),
+    ({"id": "x", "schema": "Person", "properties": {"wingspan": ["3"]}},
+     "line 2: properties.wingspan", "not a property of Person"),
+    ({"id": "x", "schema": "Person", "properties": {"birthDate": ["1980-13-45"]}},
+     "line 2: properties.birthDate", "not a valid date"),
+    ({"id": "o", "schema": "Ownership", "properties": {"owner": ["nobody"], "asset": ["c1"]}},
+     "line 2: properties.owner", "neither in the file nor in the store"),
+])
+def test_bad_ftm_input_names_line_and_field_and_imports_nothing(world, line, field, words):
+    data = _lines({"id": "c1", "schema": "Company", "properties": {"name": ["Ok BV"]}}, line)
+    with pytest.raises(InvalidData) as caught:
+        _import(world, data)
+    assert any(e.field == field and words in e.reason for e in caught.value.errors), \
+        caught.value.errors
+    with unit_of_work(world.db, readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(Entity)) == 0
+
+
+def test_malformed_json_and_bad_provenance(world):
+    with pytest.raises(InvalidData) as caught:
+        _import(world, b'{"id": "a", "schema": "Person"\nnot json\n')
+    assert caught.value.errors[0].field == "line 1"
+    bad = Provenance(originator="AG-A", source_grade="Z", information_grade="9",
+                     handling="H7", observed_on="yesterday")
+    with pytest.raises(InvalidData) as caught:
+        _import(world, PEOPLE, provenance=bad)
+    fields = {e.field for e in caught.value.errors}
+    assert fields == {"source_grade", "information_grade", "handling", "observed_on"}
+    uk = Provenance(originator="AG-A", scheme="3x5x2", source_grade="2",
+                    information_grade="B", handling="P")
+    assert _import(world, PEOPLE, provenance=uk).entities == 3
+
+
+def test_call_detail_records_become_phones_and_calls(world):
+    cdr = (b"caller,callee,start,duration,cell\n"
+           b"+32470000001,+32470000002,2024-03-01T10:00:00,65,BXL-12\n"
+           b"+32470000002,+32470000003,2024-03-02T11:30:00,12,\n"
+           b"+32470000001,+32470000002,2024-03-03T09:15:00,300,BXL-12\n")
+    result = _import(world, cdr, kind="cdr", filename="cdr.csv")
+    assert (result.entities, result.links) == (3, 3)
+    with unit_of_work(world.db, readonly=True) as session:
+        calls = list(session.scalars(select(Link)))
+        assert all(c.directed and c.schema == "Call" for c in calls)
+        assert {c.period for c in calls} == {"2024-03-01", "2024-03-02", "2024-03-03"}
+    with pytest.raises(InvalidData) as caught:
+        _import(world, b"caller,callee,start\n1,2,not-a-date\n", kind="cdr", filename="b.csv")
+    assert caught.value.errors[0].field == "line 2: start"
+
+
+def test_scoping_roles_and_neighbours(world):
+    _import(world, PEOPLE)
+    with unit_of_work(world.db) as session:
+        p1 = session.scalar(select(Entity).where(Entity.ftm_id == "p1"))
+        assert p1 is not None
+        with pytest.raises(NotFound):
+            service.entity(session, actor=world.actor("analyst@b"), entity_id=p1.id)
+        assert service.search(session, actor=world.actor("analyst@b"), q="jan") == []
+        with pytest.raises(Forbidden):
+            service.search(session, actor=world.actor("operator@a"))
+        near = service.neighbours(session, actor=world.actor("analyst@a"), entity_id=p1.id)
+    assert {n["caption"] for n in near["nodes"]} == {"Jan de Vries", "Piet Bakker",
+                                                     "Chem Trade BV"}
+    assert {e["schema"] for e in near["edges"]} == {"Ownership", "Associate"}
+
+
+def test_ftm_export_reimports_to_the_same_graph_and_anx_is_xml(world):
+    _import(world, PEOPLE)
+    with unit_of_work(world.db) as session:
+        exported = service.export_ftm(session, actor=world.actor("analyst@a"))
+        anx = service.export_anx(session, actor=world.actor("analyst@a"))
+    root = ET.fromstring(anx.split("?>", 1)[1])
+    assert len(root.findall(".//Entity")) == 5 and len(root.findall(".//Link")) == 2
+    result = _import(world, exported.encode(), user="analyst@b", filename="from-a.jsonl")
+    assert (result.entities, result.links) == (3, 2)
+
+    def graph(agency_code: str) -> set[tuple[str, str, str]]:
+        with unit_of_work(world.db, readonly=True) as session:
+            ids = {e.id: e.ftm_id for e in session.scalars(select(Entity).where(
+                Entity.agency_id == world.agencies[agency_code].id))}
+            return {(ids[x.source_id], ids[x.target_id], x.schema)
+                    for x in session.scalars(select(Link)) if x.source_id in ids}
+    assert graph("A") == graph("B")
+
+
+def test_judgements_are_attributed_and_reversible(world):
+    _import(world, PEOPLE)
+    with unit_of_work(world.db) as session:
+        ids = {e.ftm_id: e.id for e in session.scalars(select(Entity))}
+        actor = world.actor("analyst@a")
+        service.judge(session, actor=actor, left_id=ids["p2"], right_id=ids["p1"],
+                      decision="accept", reason="same passport")
+        service.judge(session, actor=actor, left_id=ids["p1"], right_id=ids["p2"],
+                      decision="reject", reason="different fathers")
+        with pytest.raises(InvalidData):
+            service.judge(session, actor=actor, left_id=ids["p1"], right_id=ids["p1"],
+                          decision="accept")
+    with unit_of_work(world.db, readonly=True) as session:
+        rows = list(session.scalars(select(ResolutionJudgement).order_by(ResolutionJudgement.id)))
+        assert [r.decision for r in rows] == ["accept", "reject"]
+        assert {(r.left_id, r.right_id) for r in rows} == {tuple(sorted((ids["p1"], ids["p2"])))}
+        assert all(r.username == "analyst@a" for r in rows)
+        assert session.scalar(select(func.count()).select_from(EntityValue)) > 0
