@@ -25,6 +25,7 @@ from interdict.db import migrate
 from interdict.db.engine import make_database
 from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
+from interdict.network import web as network_web
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
 from interdict.spectra import api as spectra_api
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
         app.include_router(router)
     app.include_router(substances_web.router)
     app.include_router(spectra_web.router)
+    app.include_router(network_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -160,6 +160,23 @@ def links(session: Session, *, actor: Actor, period: str | None = None) -> list[
     return list(session.scalars(stmt.order_by(Link.id)))
 
 
+def schemas_in_use(session: Session, *, actor: Actor) -> list[str]:
+    actor.require(Permission.network_read)
+    sub = _visible(actor).subquery()
+    return sorted(s for s in session.scalars(select(sub.c.schema).distinct()) if s)
+
+
+def timeline(entity_page: dict[str, Any]) -> list[dict[str, Any]]:
+    """Dated facts of an entity page, oldest first: values with a date and dated links."""
+    events = [{"date": v["observed_on"], "what": f"{prop}: {v['value']}",
+               "provenance": v["provenance"]}
+              for prop, values in entity_page["values"].items() for v in values
+              if v["observed_on"]]
+    events += [{"date": link["period"], "what": f"{link['schema']} link", "provenance": ""}
+               for link in entity_page["links"] if link["period"]]
+    return sorted(events, key=lambda e: str(e["date"]))
+
+
 def periods(session: Session, *, actor: Actor) -> list[str]:
     return sorted({p for link in links(session, actor=actor) if (p := link.period)})
 

@@ -1,0 +1,65 @@
+// Link chart: starts from one entity, expands neighbours on click, filters by type and period.
+(function () {
+  var cy, loaded = {};
+  function filters() {
+    var form = document.getElementById("chart-filters");
+    var types = Array.prototype.map.call(form.querySelectorAll("input[name=schema]:checked"),
+                                         function (i) { return i.value; });
+    var period = form.querySelector("select[name=period]");
+    return { types: types, period: period ? period.value : "" };
+  }
+  function apply() {
+    var f = filters();
+    cy.nodes().forEach(function (n) {
+      n.style("display", f.types.indexOf(n.data("schema")) >= 0 ? "element" : "none");
+    });
+    cy.edges().forEach(function (e) {
+      var ok = !f.period || e.data("period") === f.period;
+      e.style("display", ok ? "element" : "none");
+    });
+    cy.nodes().forEach(function (n) { n.data("size", 20 + 6 * n.connectedEdges(":visible").length); });
+  }
+  function expand(id) {
+    if (loaded[id]) return;
+    loaded[id] = true;
+    fetch("/network/chart/neighbours/" + id, { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        data.nodes.forEach(function (n) {
+          if (!cy.getElementById(String(n.id)).length)
+            cy.add({ group: "nodes", data: { id: String(n.id), label: n.caption, schema: n.schema } });
+        });
+        data.edges.forEach(function (e) {
+          var eid = "e" + e.id;
+          if (!cy.getElementById(eid).length)
+            cy.add({ group: "edges", data: { id: eid, source: String(e.source), target: String(e.target),
+                                             label: e.schema, period: e.period || "" } });
+        });
+        apply();
+        cy.layout({ name: "cose", animate: false }).run();
+        document.getElementById("chart").dataset.nodes = String(cy.nodes().length);
+      });
+  }
+  function init() {
+    var el = document.getElementById("chart");
+    if (!el || !window.cytoscape) return;
+    cy = window.cyInstance = cytoscape({
+      container: el,
+      style: [
+        { selector: "node", style: { label: "data(label)", width: "data(size)", height: "data(size)",
+                                     "font-size": 10, "background-color": "#4a7bd0" } },
+        { selector: "node[schema = 'Company'], node[schema = 'Organization']", style: { "background-color": "#d08a4a", shape: "round-rectangle" } },
+        { selector: "node[schema = 'LegalEntity']", style: { "background-color": "#5aa469" } },
+        { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "line-color": "#999",
+                                     label: "data(label)", "font-size": 8, color: "#666" } }
+      ]
+    });
+    cy.on("tap", "node", function (evt) { expand(evt.target.id()); });
+    cy.on("dbltap", "node", function (evt) { window.location = "/network/entities/" + evt.target.id(); });
+    document.getElementById("chart-filters").addEventListener("change", apply);
+    if (el.dataset.focus) expand(el.dataset.focus);
+    el.dataset.ready = "true";
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

@@ -1,0 +1,56 @@
+"""Web pages: search the intelligence file, entity pages with provenance, the link chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
+
+from interdict.api.deps import ReadSession, WriteSession
+from interdict.auth.roles import Permission
+from interdict.network import service
+from interdict.web.nav import NavItem, register_nav
+from interdict.web.routes import PageActor, add_template_dir, render
+
+HERE = Path(__file__).parent
+router = APIRouter(include_in_schema=False)
+add_template_dir(HERE / "templates")
+register_nav(NavItem("Network", "/network", Permission.network_read, order=30))
+
+
+@router.get("/network")
+def search_page(request: Request, session: ReadSession, actor: PageActor, q: str = "",
+                schema: str = "") -> Response:
+    found = service.search(session, actor=actor, q=q, schema=schema or None, limit=200)
+    return render(request, "network_search.html", actor, q=q, schema=schema, found=found,
+                  schemas=service.schemas_in_use(session, actor=actor))
+
+
+@router.get("/network/entities/{entity_id}")
+def entity_page(entity_id: int, request: Request, session: WriteSession, actor: PageActor,
+                purpose: str = "") -> Response:
+    # A write session: the consultation is audited in the same transaction.
+    data = service.entity(session, actor=actor, entity_id=entity_id, purpose=purpose)
+    return render(request, "network_entity.html", actor, e=data,
+                  timeline=service.timeline(data))
+
+
+@router.get("/network/chart")
+def chart_page(request: Request, session: ReadSession, actor: PageActor,
+               focus: int | None = None) -> Response:
+    return render(request, "network_chart.html", actor, focus=focus,
+                  schemas=service.schemas_in_use(session, actor=actor),
+                  periods=service.periods(session, actor=actor))
+
+
+@router.get("/network/chart/neighbours/{entity_id}")
+def chart_neighbours(entity_id: int, session: ReadSession, actor: PageActor) -> dict[str, Any]:
+    """JSON for the chart's expand-on-click (same session cookie as the page)."""
+    return service.neighbours(session, actor=actor, entity_id=entity_id)
+
+
+@router.get("/network/static/chart.js")
+def chart_script() -> FileResponse:
+    return FileResponse(HERE / "static" / "chart.js", media_type="text/javascript")

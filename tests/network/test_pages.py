@@ -1,0 +1,59 @@
+"""Intelligence-file pages through the app, and the link chart in a real Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from interdict.network.models import Entity
+from tests.conftest import PASSWORD, login
+from tests.network.test_store import CUSTOMS, PEOPLE, _import, _lines
+
+
+def _ids(world) -> dict[str, int]:
+    from interdict.db.session import unit_of_work
+
+    with unit_of_work(world.db, readonly=True) as session:
+        return {e.ftm_id: e.id for e in session.scalars(select(Entity))}
+
+
+def test_search_and_entity_page_show_provenance(client, world):
+    _import(world, PEOPLE)
+    _import(world, _lines({"id": "p1", "schema": "Person",
+                           "properties": {"birthDate": ["1980-01-02"]}}),
+            provenance=CUSTOMS, filename="customs.jsonl")
+    login(client, "analyst@a")
+    page = client.get("/network", params={"q": "jan"})
+    assert page.status_code == 200 and "Jan de Vries" in page.text
+    p1 = _ids(world)["p1"]
+    page = client.get(f"/network/entities/{p1}")
+    assert 'id="conflicts"' in page.text and "birthDate" in page.text
+    assert "AG-C" in page.text and "H1" in page.text and "2024-03-01" in page.text
+    near = client.get(f"/network/chart/neighbours/{p1}").json()
+    assert len(near["nodes"]) == 3
+    login(client, "analyst@b")
+    assert client.get(f"/network/entities/{p1}").status_code == 404
+
+
+@pytest.mark.browser
+def test_browser_link_chart_expand_and_open_entity(live_server, page, world):
+    _import(world, PEOPLE)
+    ids = _ids(world)
+    page.goto(f"{live_server.url}/login")
+    page.fill("input[name=username]", "analyst@a")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/network/chart?focus={ids['p2']}")
+    chart = page.locator("#chart")
+    expect(chart).to_have_attribute("data-nodes", "2")  # Piet and his associate Jan
+    # Expand Jan by clicking his node: the company he owns appears.
+    position = page.evaluate(
+        "id => { const n = window.cyInstance.getElementById(String(id)).renderedPosition();"
+        " return [n.x, n.y]; }", ids["p1"])
+    box = chart.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + position[0], box["y"] + position[1])
+    expect(chart).to_have_attribute("data-nodes", "3")
+    page.goto(f"{live_server.url}/network/entities/{ids['c1']}")
+    expect(page.locator("#entity-caption")).to_have_text("Chem Trade BV")
