@@ -25,6 +25,7 @@ from interdict.db import migrate
 from interdict.db.engine import make_database
 from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
+from interdict.network import api as network_api
 from interdict.network import web as network_web
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
@@ -54,6 +55,8 @@ TAGS = [
     {"name": "reference", "description": "Reference data in force, versioned."},
     {"name": "substances", "description": "Is it controlled, where and why."},
     {"name": "spectra", "description": "Identify substances from Raman, IR and GC-MS spectra."},
+    {"name": "network", "description": "The intelligence file: entities with provenance, links, "
+                                       "analysis and entity resolution."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -100,7 +103,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router, substances_api.router,
-                   spectra_api.router):
+                   spectra_api.router, network_api.router):
         app.include_router(router)
     app.include_router(substances_web.router)
     app.include_router(spectra_web.router)

@@ -1,0 +1,93 @@
+"""HTTP routes: import into the intelligence file, read entities and links, export, judge."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from interdict.api.common import ERRORS
+from interdict.api.deps import ActorDep, ReadSession, WriteSession
+from interdict.network import service
+from interdict.network.provenance import Provenance
+
+router = APIRouter(prefix="/api/v1/network", tags=["network"], responses=ERRORS)
+
+
+@router.post("/import", summary="Import FtM JSON lines or call detail records "
+             "(all or nothing; the same file again is a no-op)")
+async def import_file(
+        request: Request, session: WriteSession, actor: ActorDep,
+        file: Annotated[UploadFile, File()],
+        kind: Annotated[str, Form(description="ftm or cdr")] = "ftm",
+        scheme: Annotated[str, Form()] = "4x4",
+        source_grade: Annotated[str, Form()] = "X",
+        information_grade: Annotated[str, Form()] = "4",
+        handling: Annotated[str, Form()] = "H0",
+        observed_on: Annotated[str | None, Form()] = None,
+        originator: Annotated[str | None, Form(description="default: your agency")] = None,
+) -> dict[str, Any]:
+    provenance = Provenance(originator=originator or actor.agency_code, scheme=scheme,
+                            source_grade=source_grade, information_grade=information_grade,
+                            handling=handling, observed_on=observed_on or None)
+    result = service.import_file(session, actor=actor, registry=request.app.state.reference,
+                                 kind=kind, filename=file.filename or "upload",
+                                 data=await file.read(), provenance=provenance)
+    return result.as_dict()
+
+
+class EntitySummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    ftm_id: str
+    schema_name: str = Field(validation_alias="schema")
+    caption: str
+
+
+@router.get("/entities", summary="Search entities by caption", response_model=list[EntitySummary])
+def entities(session: ReadSession, actor: ActorDep, q: str = "",
+             schema: str | None = None,
+             limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[EntitySummary]:
+    return [EntitySummary.model_validate(e)
+            for e in service.search(session, actor=actor, q=q, schema=schema, limit=limit)]
+
+
+@router.get("/entities/{entity_id}", summary="An entity with every value and its provenance "
+            "(audited consultation)")
+def entity(entity_id: int, session: WriteSession, actor: ActorDep,
+           purpose: str = "") -> dict[str, Any]:
+    return service.entity(session, actor=actor, entity_id=entity_id, purpose=purpose)
+
+
+@router.get("/entities/{entity_id}/neighbours", summary="Direct neighbours and links")
+def neighbours(entity_id: int, session: ReadSession, actor: ActorDep) -> dict[str, Any]:
+    return service.neighbours(session, actor=actor, entity_id=entity_id)
+
+
+@router.get("/export", summary="Export the visible file: FtM JSON lines or i2 ANX XML",
+            response_class=PlainTextResponse)
+def export(session: WriteSession, actor: ActorDep,
+           format: Annotated[str, Query(pattern="^(ftm|anx)$")] = "ftm") -> PlainTextResponse:
+    if format == "anx":
+        return PlainTextResponse(service.export_anx(session, actor=actor),
+                                 media_type="application/xml")
+    return PlainTextResponse(service.export_ftm(session, actor=actor),
+                             media_type="application/x-ndjson")
+
+
+class JudgementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    left_id: int
+    right_id: int
+    decision: str = Field(pattern="^(accept|reject|unsure)$")
+    reason: str = Field("", max_length=2000)
+
+
+@router.post("/judgements", summary="Accept, reject or mark unsure a candidate duplicate pair")
+def judge(data: JudgementIn, session: WriteSession, actor: ActorDep) -> dict[str, Any]:
+    row = service.judge(session, actor=actor, left_id=data.left_id, right_id=data.right_id,
+                        decision=data.decision, reason=data.reason)
+    return {"id": row.id, "left_id": row.left_id, "right_id": row.right_id,
+            "decision": row.decision, "username": row.username}

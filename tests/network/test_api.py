@@ -1,0 +1,36 @@
+"""Network routes: import with provenance, search, entity, export, judgements."""
+
+from __future__ import annotations
+
+from tests.network.test_store import PEOPLE
+
+
+def test_api_import_search_entity_export_judge(client, world):
+    headers = world.headers("analyst@a")
+    r = client.post("/api/v1/network/import", headers=headers,
+                    files={"file": ("case.jsonl", PEOPLE)},
+                    data={"source_grade": "B", "information_grade": "2", "handling": "H2"})
+    assert r.status_code == 200, r.text
+    assert r.json()["entities"] == 3 and r.json()["links"] == 2
+    bad = client.post("/api/v1/network/import", headers=headers,
+                      files={"file": ("x.jsonl", PEOPLE)}, data={"handling": "H9"})
+    assert bad.status_code == 422 and bad.json()["error"]["errors"][0]["field"] == "handling"
+    found = client.get("/api/v1/network/entities", headers=headers, params={"q": "piet"}).json()
+    assert [e["caption"] for e in found] == ["Piet Bakker"]
+    piet = found[0]["id"]
+    page = client.get(f"/api/v1/network/entities/{piet}", headers=headers,
+                      params={"purpose": "case 1"}).json()
+    assert page["values"]["name"][0]["provenance"] == "AG-A B2 H2"
+    near = client.get(f"/api/v1/network/entities/{piet}/neighbours", headers=headers).json()
+    assert len(near["edges"]) == 1
+    ftm = client.get("/api/v1/network/export", headers=headers, params={"format": "ftm"})
+    assert ftm.status_code == 200 and ftm.text.count("\n") == 5
+    anx = client.get("/api/v1/network/export", headers=headers, params={"format": "anx"})
+    assert anx.text.startswith("<?xml") and "<Chart>" in anx.text
+    jan = client.get("/api/v1/network/entities", headers=headers, params={"q": "jan"}).json()
+    judged = client.post("/api/v1/network/judgements", headers=headers,
+                         json={"left_id": piet, "right_id": jan[0]["id"], "decision": "reject",
+                               "reason": "different people"})
+    assert judged.status_code == 200 and judged.json()["username"] == "analyst@a"
+    lab = client.get("/api/v1/network/entities", headers=world.headers("lab@a"))
+    assert lab.status_code == 403
