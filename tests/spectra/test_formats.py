@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import random
 import struct
+import time
 from pathlib import Path
 
 import jcamp
@@ -125,9 +127,9 @@ def test_values_match_the_jcamp_package(path):
 # Where jcamp fails or is wrong, values read by hand from the file: number of points, and the
 # first and last (x, y) in file order. Y values are the encoded integer times YFACTOR.
 BY_HAND = {
-    # jcamp reads multi-digit DUP counts ("S6" = 16 repeats) as a DUP of 1 followed by a
-    # digit, and applies the Y check to lines that did not end in DIF form: it returns 3,710
-    # ordinates where the file has NPOINTS=3735 (every Y and X check passes on ours).
+    # jcamp does not know multi-digit DUP counts ("S6" = 16 repeats): it reads a DUP of 1
+    # and glues the 6 onto the next number, so its values go wrong from line 58 and it returns
+    # 3,710 ordinates where the file has NPOINTS=3735 (every Y and X check passes on ours).
     "BRUKER2.JCM": (3735, (4000.655017, 166 * 2.44140625e-4), (400.1619262, 979 * 2.44140625e-4)),
     # jcamp stops at "$$ checkpoint" comments on data lines.
     "BRUKDIF.DX": (16384, (24038.5, 2254931), (0.0, 1513177)),
@@ -308,6 +310,22 @@ def test_jdx_huge_dup_count_is_refused_before_allocation():
     refused(jdx("1A0s99999999\n"), "dup.jdx", "line 12", "more than 10,000,000 data points")
 
 
+def test_jdx_xyw_peak_table_keeps_x_and_y():
+    text = "##TITLE=w\n##NPOINTS=2\n##PEAK TABLE=(XYW..XYW)\n10,5,1; 20,7,2\n##END=\n"
+    [peaks] = read_spectra(text.encode(), "w.jdx")
+    assert peaks.x.tolist() == [10, 20] and peaks.y.tolist() == [5, 7]
+
+
+def test_jdx_long_malformed_lines_fail_fast():
+    # Guards the AFFN line pattern against catastrophic backtracking (an upload could hang a
+    # worker): a 200,000-character line must be refused in well under a second.
+    for line in ("1" * 200_000 + "+", "1 " * 100_000 + "x"):
+        start = time.perf_counter()
+        with pytest.raises(SpectrumFormatError):
+            read_spectra(jdx(line + "\n").encode(), "slow.jdx")
+        assert time.perf_counter() - start < 1.0
+
+
 def test_jdx_xy_pairs_odd_count_and_npoints():
     head = "##TITLE=p\n##DATA TYPE=MASS SPECTRUM\n##NPOINTS=2\n##PEAK TABLE=(XY..XY)\n"
     [ms] = read_spectra((head + "50,1.5; 51,2\n##END=\n").encode(), "p.jdx")
@@ -441,6 +459,13 @@ def test_text_layouts(text):
 def test_text_unsorted_is_sorted_and_noted():
     [spectrum] = read_spectra(b"300,3\n100,1\n200,2\n", "u.csv")
     assert "not monotonic" in spectrum.metadata["x order"]
+
+
+def test_text_quoted_fields_and_utf16():
+    [quoted] = read_spectra(b'"x","y"\n"1.0","2.0"\n"3.0","4.0"\n', "q.csv")
+    assert quoted.y.tolist() == [2.0, 4.0]
+    [wide] = read_spectra("x\ty\n1\t2\n3\t4\n".encode("utf-16"), "w.txt")
+    assert wide.x.tolist() == [1.0, 3.0]
 
 
 def test_text_malformed():
@@ -585,3 +610,27 @@ def test_technique_override_and_error_type():
     error = refused(b"1,2\n3,x\n", "bad.csv", "bad.csv line 2:")
     assert isinstance(error, InvalidData) and error.status == 422 and error.line == 2
     assert error.as_dict()["errors"] == [{"field": "file", "reason": str(error)}]
+
+
+@needs_data
+def test_damaged_copies_of_real_files_fail_only_with_spectrum_format_error():
+    # Truncations and byte edits of real files in every format: each must either parse or be
+    # refused with SpectrumFormatError, never another exception (seeded, so repeatable).
+    rng = random.Random(20240611)
+    paths = [OFFICIAL / "BRUKER1.JCM", OFFICIAL / "PE1800.DX", OFFICIAL / "ISAS_MS3.DX",
+             OTHER / "difdup_example.jdx", OTHER / "tannic_acid.jdx",
+             SPECTRA / "gcms_ei/fentanyl_classifier_nist/Type2Fentanyl/AB/s4599.MSP",
+             next((SPECTRA / "ir_rruff").glob("Talc__*.txt"))]
+    samples = [(p.read_bytes(), p.name) for p in paths]
+    samples.append((spc_file([Y, Y * 2], first=1.0, last=5.0), "multi.spc"))
+    alphabet = b"0123456789+-.,;eE@AJjSs%?#$=( \n\x00\xff"
+    for _ in range(300):
+        data, name = rng.choice(samples)
+        damaged = bytearray(data[: rng.randrange(len(data) + 1)] if rng.random() < 0.3 else data)
+        for _ in range(rng.randint(0, 4)):
+            if damaged:
+                damaged[rng.randrange(len(damaged))] = rng.choice(alphabet)
+        try:
+            read_spectra(bytes(damaged), name)
+        except SpectrumFormatError:
+            pass

@@ -74,7 +74,7 @@ FORMATS: tuple[FormatInfo, ...] = (
 )
 
 _EXTENSIONS = {ext: f.key for f in FORMATS if f.key != "rruff" for ext in f.extensions}
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SPC_VERSIONS = {0x4B, 0x4C, 0x4D}
 
 

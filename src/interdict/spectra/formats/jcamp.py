@@ -39,12 +39,16 @@ _XPP_FORM = re.compile(r"\(\s*(\w+)\s*\+\+\s*\(\s*(\w+)\s*\.\.\s*\w+\s*\)\s*\)?"
 _XY_FORM = re.compile(r"\(\s*(\w+)\s*\.\.\s*\w+\s*\)")
 _ASDF_TOKEN = re.compile(r"""
     (?P<sep>[\s,;]+)
-  | (?P<abs>[+-]?(?:\d+\.?\d*|\.\d+)|[@A-Ia-i](?:\d+\.?\d*|\.\d+)?)
-  | (?P<dif>[%J-Rj-r](?:\d+\.?\d*|\.\d+)?)
+  | (?P<abs>[+-]?(?:\d+(?:\.\d*)?|\.\d+)|[@A-Ia-i](?:\d+(?:\.\d*)?|\.\d+)?)
+  | (?P<dif>[%J-Rj-r](?:\d+(?:\.\d*)?|\.\d+)?)
   | (?P<dup>[S-Zs]\d*)
 """, re.VERBOSE)
-_AFFN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_AFFN_LINE = re.compile(r"(?:\s*[,;]?\s*" + _AFFN_NUMBER.pattern + r")+\s*[,;]?\s*")
+_AFFN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Numbers separated by a comma/semicolon, by spaces, or (PAC) by the next number's sign. Each
+# separator choice is forced, so a long line that fails to match cannot backtrack
+# exponentially (a nested "(\s*[,;]?\s*NUMBER)+" could, and an upload would hang a worker).
+_NUM = _AFFN_NUMBER.pattern
+_AFFN_LINE = re.compile(rf"\s*{_NUM}(?:(?:\s*[,;]\s*|\s+|(?=[+-])){_NUM})*\s*[,;]?\s*")
 # ASDF letters other than E/e; a table without any is AFFN, where E/e mark exponents.
 _ASDF_LETTER = re.compile(r"[@A-DF-Ia-df-i%J-Rj-rS-Zs]")
 _SQZ = {c: i for i, c in enumerate("@ABCDEFGHI")} | {c: -i for i, c in enumerate("abcdefghi", 1)}
@@ -134,7 +138,7 @@ def parse(lines: list[str], filename: str) -> list[Spectrum]:
     blocks = _blocks(records, filename, len(lines))
     counter = _Counter(filename)
     spectra: list[Spectrum] = []
-    for block in _leaves(blocks, filename):
+    for block in _leaves(blocks):
         spectra.extend(_block_spectra(block, filename, counter))
     if not spectra:
         raise SpectrumFormatError(filename, "no spectral data: no ##XYDATA=, ##XYPOINTS=, "
@@ -214,10 +218,10 @@ def _check_link(block: _Block, filename: str, end_line: int) -> None:
                                   f"{len(block.children)} blocks follow", line=end_line)
 
 
-def _leaves(blocks: list[_Block], filename: str) -> Iterator[_Block]:
+def _leaves(blocks: list[_Block]) -> Iterator[_Block]:
     for block in blocks:
         if block.is_link:
-            yield from _leaves(block.children, filename)
+            yield from _leaves(block.children)
         else:
             yield block
 
@@ -276,23 +280,25 @@ def _units(header: dict[str, _Record]) -> tuple[str, str]:
 
 def _block_context(header: dict[str, _Record], table: _Record, filename: str) -> _Context:
     ctx = _Context(filename=filename, label_line=table.line)
-    ctx.firstx = _number(header, "FIRSTX", ctx, required=False)
-    ctx.lastx = _number(header, "LASTX", ctx, required=False)
-    ctx.xfactor = _number(header, "XFACTOR", ctx, required=False) or 1.0
-    ctx.yfactor = _number(header, "YFACTOR", ctx, required=False) or 1.0
-    ctx.deltax = _number(header, "DELTAX", ctx, required=False, check=True)
-    ctx.firsty = _number(header, "FIRSTY", ctx, required=False, check=True)
+    ctx.firstx = _number(header, "FIRSTX", ctx)
+    ctx.lastx = _number(header, "LASTX", ctx)
+    ctx.xfactor = _number(header, "XFACTOR", ctx) or 1.0
+    ctx.yfactor = _number(header, "YFACTOR", ctx) or 1.0
+    ctx.deltax = _number(header, "DELTAX", ctx, check=True)
+    ctx.firsty = _number(header, "FIRSTY", ctx, check=True)
     ctx.npoints = _count(header.get("NPOINTS"), ctx)
     return ctx
 
 
-def _number(header: dict[str, _Record], label: str, ctx: _Context, *, required: bool,
+def _number(header: dict[str, _Record], label: str, ctx: _Context, *,
             check: bool = False) -> float | None:
-    """A numeric label's value; a malformed check-only value is a warning, not an error."""
+    """A numeric label's value, or None if absent.
+
+    A malformed value of a label that only serves as a check (FIRSTY, DELTAX) is a warning:
+    the data can still be read. One the data depend on (FIRSTX, factors) is an error.
+    """
     record = header.get(label)
     if record is None:
-        if required:
-            raise ctx.fail(f"##{label}= is required for this table")
         return None
     value = parse_number(record.value)
     if value is None:
@@ -585,15 +591,12 @@ def _ntuples(start: _Record, records: Iterator[_Record], filename: str, counter:
     imaginary NMR parts, or the spectra of a GC-MS run)."""
     attributes: dict[str, list[str]] = {}
     meta = {**metadata, start.name: start.value}
-    page: dict[str, _Record] = {}
+    page: dict[str, _Record] = {}  # the current page's labels, "PAGE" first
     spectra: list[Spectrum] = []
     for record in records:
         if record.label == "ENDNTUPLES":
             return spectra
-        if record.label in _NTUPLE_ATTRIBUTES and not page:
-            attributes[record.label] = [v.strip() for v in record.text.split(",")]
-            meta[record.name] = record.text
-        elif record.label == "PAGE":
+        if record.label == "PAGE":
             page = {"PAGE": record}
         elif record.label == "DATATABLE":
             if not page:
@@ -601,8 +604,12 @@ def _ntuples(start: _Record, records: Iterator[_Record], filename: str, counter:
                                           line=record.line)
             spectra.append(_page_spectrum(record, page, attributes, filename, counter,
                                           title=title, technique=technique, metadata=meta))
-        else:
+        elif page:
             page[record.label] = record
+        else:  # before the first page: the section's attributes and other labels
+            if record.label in _NTUPLE_ATTRIBUTES:
+                attributes[record.label] = [v.strip() for v in record.text.split(",")]
+            meta[record.name] = record.text
     raise SpectrumFormatError(filename, f"##NTUPLES= at line {start.line} has no "
                               "##END NTUPLES=", line=start.line)
 
