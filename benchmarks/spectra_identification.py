@@ -208,9 +208,38 @@ def _mixture_figure() -> Figure:
                 "method": "forward-selected NNLS with Legendre background"})
 
 
+def _robustness_figures(quick: bool) -> list[Figure]:
+    """One figure per perturbation: the recognition rate at a stated, moderate level, with
+    the whole curve (every level, every score) in ``params``. Library: the 3 pure carbohydrate
+    Raman spectra and the 9 RRUFF IR spectra; baseline: the derivative score, at the same
+    level, in the same run."""
+    from interdict.spectra.formats import read_spectra
+
+    carbs = evaluation.read_carbs(CARBS)
+    spectra = [Spectrum(carbs.x, carbs.pure[:, k], Technique.RAMAN, name=n)
+               for k, n in enumerate(carbs.names)]
+    for path in sorted((DATA / "ir_rruff").glob("*.txt")):
+        spectra += read_spectra(path.read_bytes(), path.name)
+    curves = evaluation.robustness(spectra, repeats=1 if quick else 3)
+    reference = {"noise": 0.1, "baseline_drift": 2.0, "axis_shift": 4.0, "fluorescence": 2.0}
+    figures = []
+    for curve in curves:
+        at = curve.levels.index(reference[curve.perturbation])
+        figures.append(Figure(
+            benchmark=NAME, figure=f"robustness_{curve.perturbation}",
+            value=curve.rates["correlation"][at], unit="share ranked first", better="higher",
+            baseline=Baseline("derivative score at the same level",
+                              curve.rates["derivative"][at]),
+            params={"level": reference[curve.perturbation], "unit": curve.unit,
+                    "spectra": len(spectra), "curve": {"levels": curve.levels,
+                                                       **curve.rates}}))
+    return figures
+
+
 def run(*, quick: bool) -> list[Figure]:
     figures = [_search_figure(quick)]
     figures += _gcms_figures(quick)
     figures.append(_fentanyl_figure())
     figures.append(_mixture_figure())
+    figures += _robustness_figures(quick)
     return figures
