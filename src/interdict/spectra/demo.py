@@ -39,7 +39,9 @@ def _step(ctx: DemoContext) -> None:
         service.import_library(ctx.session, actor=lab, name="Fentanyl analogues (GC-MS)",
                                files=msp, description="SWGDRUG/Cayman EI spectra via NIST "
                                "FentanylClassifier examples (project test data)")
-        name, data = msp[0]
+        # A seized-tablet spectrum: the ocfentanil record (any record would do; a named,
+        # scheduled one shows the control status and the alert).
+        name, data = next(((n, d) for n, d in msp if b"Name: Ocfentanil" in d), msp[0])
         service.identify(ctx.session, actor=lab, registry=registry, data=data,
                          filename=Path(name).name, case_reference="BE-24-0121 (tablets)")
         ctx.summary["spectral libraries"] += 1
