@@ -184,6 +184,10 @@ def test_api_identify_import_and_errors(client, world):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["candidates"][0]["name"] == "Caffeine" and len(body["candidates"]) == 2
+    # Caffeine's InChIKey is on no list and the MSP gives no structure: not "not listed",
+    # but "not found, not screened" (a class member could hide behind an unknown key).
+    control = body["candidates"][0]["control"]
+    assert control["controlled"] is False and control["screened"] is False
     assert body["metric"] == "cosine" and "square-root" in body["metric_definition"]
     got = client.get(f"/api/v1/spectra/identifications/{body['id']}", headers=headers)
     assert got.status_code == 200 and got.json()["id"] == body["id"]

@@ -15,6 +15,9 @@ class ControlStatus(BaseModel):
     controlled: bool
     watch: bool
     summary: str = Field(description="e.g. 'UN 1961 Schedule I (exact)'; empty if not listed.")
+    screened: bool = Field(True, description="False when the entry has no structure and its "
+                                             "identifiers matched no list: class definitions "
+                                             "and analogues could not be checked.")
     matches: list[dict[str, str]] = Field(default_factory=list)
 
 

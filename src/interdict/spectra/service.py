@@ -328,7 +328,11 @@ def control_status(registry: Registry, entry: LibrarySpectrum) -> ControlStatus 
                              matches=[{"list": m.list, "schedule": m.schedule,
                                        "substance": m.substance, "basis": m.basis.value}
                                       for m in verdict.matches[:5]])
-    return ControlStatus(controlled=False, watch=False, summary="")
+    if entry.smiles:
+        return ControlStatus(controlled=False, watch=False, summary="")
+    return ControlStatus(controlled=False, watch=False, screened=False,
+                         summary="identifiers on no list; no structure to screen for class "
+                                 "membership")
 
 
 # --- identification ------------------------------------------------------------------------
