@@ -52,11 +52,18 @@ def import_file(session: Session, *, actor: Actor, registry: Registry, kind: str
         raise InvalidData(f"{filename} holds no entity", errors=[FieldError("file", "empty")])
     result = store.write(session, actor=actor, kind=kind, filename=filename, data=data,
                          parsed=parsed, provenance=provenance)
+    return _audited(session, actor, result, provenance)
+
+
+def _audited(session: Session, actor: Actor, result: store.ImportResult,
+             provenance: Provenance) -> store.ImportResult:
+    """Record a new batch in the audit log (a re-import of a known file is not a change)."""
     if not result.already_imported:
         audit(session, actor=actor, action=AuditAction.record_created, resource_type=RESOURCE,
               resource_id=f"batch:{result.batch_id}",
-              details={"file": filename, "kind": kind, "entities": result.entities,
-                       "links": result.links, "grading": label(provenance)})
+              details={"file": result.filename, "kind": result.kind,
+                       "entities": result.entities, "links": result.links,
+                       "grading": label(provenance)})
     return result
 
 
@@ -70,12 +77,7 @@ def import_edges(session: Session, *, actor: Actor, registry: Registry, filename
     parsed = store.from_edges(nodes, edges, namespace=namespace)
     result = store.write(session, actor=actor, kind=kind, filename=filename, data=data,
                          parsed=parsed, provenance=provenance, directed=directed)
-    if not result.already_imported:
-        audit(session, actor=actor, action=AuditAction.record_created, resource_type=RESOURCE,
-              resource_id=f"batch:{result.batch_id}",
-              details={"file": filename, "kind": kind, "entities": result.entities,
-                       "links": result.links, "grading": label(provenance)})
-    return result
+    return _audited(session, actor, result, provenance)
 
 
 # --- reading -------------------------------------------------------------------------------
