@@ -16,7 +16,12 @@ import traceback
 from types import FrameType
 from typing import Protocol
 
-from benchmarks import api_throughput, spectra_identification, substances_screening
+from benchmarks import (
+    api_throughput,
+    entity_resolution,
+    spectra_identification,
+    substances_screening,
+)
 from benchmarks.figures import Figure
 
 
@@ -32,6 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "api_throughput": api_throughput,
     "substances_screening": substances_screening,
     "spectra_identification": spectra_identification,
+    "entity_resolution": entity_resolution,
 }
 
 
