@@ -176,3 +176,42 @@ def test_judgements_are_attributed_and_reversible(world):
         assert {(r.left_id, r.right_id) for r in rows} == {tuple(sorted((ids["p1"], ids["p2"])))}
         assert all(r.username == "analyst@a" for r in rows)
         assert session.scalar(select(func.count()).select_from(EntityValue)) > 0
+
+
+def test_resolution_suggests_explains_and_judgements_drive_canonical_ids(world):
+    people = [
+        {"id": "r1", "schema": "Person", "properties": {
+            "name": ["Jan de Vries"], "birthDate": ["1980-02-01"],
+            "passportNumber": ["NX1234567"], "country": ["nl"]}},
+        {"id": "r2", "schema": "Person", "properties": {
+            "name": ["DE VRIES, Jan"], "birthDate": ["1980-02-01"],
+            "passportNumber": ["NX 1234567"], "country": ["nl"]}},
+        {"id": "r3", "schema": "Person", "properties": {
+            "name": ["Maria Jansen"], "birthDate": ["1975-07-12"], "country": ["be"]}},
+        {"id": "r4", "schema": "Person", "properties": {
+            "name": ["Piet Bakker"], "birthDate": ["1969-03-30"], "country": ["nl"]}},
+    ]
+    _import(world, _lines(*people))
+    actor = world.actor("analyst@a")
+    with unit_of_work(world.db) as session:
+        summary = service.run_resolution(session, actor=actor)
+        queue = service.pending(session, actor=actor)
+    assert summary["records"] == 4 and summary["suggested"] >= 1
+    top = queue[0]
+    assert {top["left"], top["right"]} == {"Jan de Vries", "DE VRIES, Jan"}
+    assert top["probability"] > 0.9
+    passport = next(c for c in top["explanation"] if c["feature"] == "identifier")
+    assert passport["weight"] > 0 and "NX1234567" in passport["sentence"]
+    with unit_of_work(world.db) as session:
+        service.judge(session, actor=actor, left_id=top["left_id"], right_id=top["right_id"],
+                      decision="accept", reason="same passport")
+        ids = service.canonical(session, actor=actor)
+        assert ids[top["left_id"]] == ids[top["right_id"]]
+        assert service.pending(session, actor=actor) == []  # judged pairs leave the queue
+        # Reversing is judging again: the latest judgement on the pair wins.
+        service.judge(session, actor=actor, left_id=top["left_id"], right_id=top["right_id"],
+                      decision="reject", reason="passport was a forgery")
+        ids = service.canonical(session, actor=actor)
+        assert ids[top["left_id"]] != ids[top["right_id"]]
+        # The source entities are never merged or changed.
+        assert session.scalar(select(func.count()).select_from(Entity)) == 4

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from interdict.audit.events import AuditAction
@@ -23,8 +23,24 @@ from interdict.auth.roles import Permission
 from interdict.auth.scoping import visible_to
 from interdict.errors import FieldError, InvalidData, NotFound
 from interdict.network import store
-from interdict.network.models import Entity, EntityValue, Link, ResolutionJudgement
+from interdict.network.models import (
+    Entity,
+    EntityValue,
+    Link,
+    ResolutionJudgement,
+    ResolutionSuggestion,
+)
 from interdict.network.provenance import Provenance, label, validate
+from interdict.network.resolution import resolve
+from interdict.network.resolution_judgements import (
+    Decision,
+    Judgement,
+    canonical_ids,
+    live_judgements,
+    pair_key,
+    training_labels,
+)
+from interdict.network.resolution_records import from_ftm
 from interdict.reference.registry import Registry
 
 RESOURCE = "network.entity"
@@ -271,3 +287,71 @@ def judge(session: Session, *, actor: Actor, left_id: int, right_id: int, decisi
           resource_id=f"{low}~{high}", justification=reason,
           details={"decision": decision})
     return row
+
+
+# --- entity resolution -----------------------------------------------------------------------
+
+#: Suggestions kept per run (most probable first); analysts work a queue, not a dump.
+MAX_SUGGESTIONS = 2000
+
+
+def _judgements(session: Session, actor: Actor) -> list[Judgement]:
+    rows = session.scalars(select(ResolutionJudgement).where(
+        ResolutionJudgement.agency_id == actor.agency_id).order_by(ResolutionJudgement.id))
+    return [Judgement(left=str(r.left_id), right=str(r.right_id), decision=Decision(r.decision),
+                      user=r.username, at=r.created_at, reason=r.reason) for r in rows]
+
+
+def run_resolution(session: Session, *, actor: Actor) -> dict[str, Any]:
+    """Score candidate duplicates among the agency's entities and replace the suggestions.
+
+    Suggestions are model output, kept apart from the analysts' judgements; nothing is merged.
+    """
+    actor.require(Permission.network_write)
+    rows = [(row, values) for row, values in _entities_with_values(session, actor)
+            if row.agency_id == actor.agency_id and store.edge_props(row.schema) is None]
+    records = []
+    for row, values in rows:
+        props: dict[str, list[str]] = defaultdict(list)
+        for v in values:
+            props[v.prop].append(v.value)
+        records.append(from_ftm({"id": str(row.id), "schema": row.schema,
+                                 "properties": props}))
+    session.execute(delete(ResolutionSuggestion).where(
+        ResolutionSuggestion.agency_id == actor.agency_id))
+    if len(records) < 2:
+        return {"records": len(records), "candidates": 0, "suggested": 0, "skipped_blocks": 0}
+    run = resolve(records, labels=training_labels(_judgements(session, actor)))
+    suggested = run.suggestions()[:MAX_SUGGESTIONS]
+    for pair in suggested:
+        session.add(ResolutionSuggestion(
+            agency_id=actor.agency_id, left_id=int(pair.left), right_id=int(pair.right),
+            probability=round(pair.probability, 6),
+            explanation=[c.as_dict() for c in pair.contributions]))
+    session.flush()
+    return {"records": len(records), "candidates": len(run), "suggested": len(suggested),
+            "skipped_blocks": len(run.blocking.skipped)}
+
+
+def pending(session: Session, *, actor: Actor, limit: int = 100) -> list[dict[str, Any]]:
+    """Suggestions no analyst has judged yet, most probable first, with both captions."""
+    actor.require(Permission.network_read)
+    judged = set(live_judgements(_judgements(session, actor)))
+    rows = session.scalars(select(ResolutionSuggestion).where(
+        ResolutionSuggestion.agency_id == actor.agency_id)
+        .order_by(ResolutionSuggestion.probability.desc(), ResolutionSuggestion.id))
+    out = [r for r in rows if pair_key(str(r.left_id), str(r.right_id)) not in judged][:limit]
+    captions = dict(session.execute(select(Entity.id, Entity.caption).where(
+        Entity.id.in_({x for r in out for x in (r.left_id, r.right_id)}))).all())
+    return [{"id": r.id, "left_id": r.left_id, "right_id": r.right_id,
+             "left": captions.get(r.left_id, ""), "right": captions.get(r.right_id, ""),
+             "probability": r.probability, "explanation": r.explanation} for r in out]
+
+
+def canonical(session: Session, *, actor: Actor) -> dict[int, str]:
+    """Canonical id of every entity of the agency, from accepted judgements only."""
+    actor.require(Permission.network_read)
+    ids = [str(i) for i in session.scalars(select(Entity.id).where(
+        Entity.agency_id == actor.agency_id))]
+    mapping = canonical_ids(ids, _judgements(session, actor))
+    return {int(k): v for k, v in mapping.items()}
