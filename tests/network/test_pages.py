@@ -57,3 +57,34 @@ def test_browser_link_chart_expand_and_open_entity(live_server, page, world):
     expect(chart).to_have_attribute("data-nodes", "3")
     page.goto(f"{live_server.url}/network/entities/{ids['c1']}")
     expect(page.locator("#entity-caption")).to_have_text("Chem Trade BV")
+
+
+def test_resolution_page_run_and_judge(client, world):
+    from tests.network.test_store import _lines
+
+    _import(world, _lines(
+        {"id": "r1", "schema": "Person", "properties": {
+            "name": ["Jan de Vries"], "birthDate": ["1980-02-01"],
+            "passportNumber": ["NX1234567"]}},
+        {"id": "r2", "schema": "Person", "properties": {
+            "name": ["DE VRIES, Jan"], "birthDate": ["1980-02-01"],
+            "passportNumber": ["NX 1234567"]}},
+        {"id": "r3", "schema": "Person", "properties": {"name": ["Maria Jansen"]}}))
+    csrf = login(client, "analyst@a")
+    r = client.post("/network/resolution/run", data={"csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get("/network/resolution")
+    assert 'id="queue"' in page.text and "DE VRIES, Jan" in page.text
+    assert "passportNumber" in page.text  # the explanation is shown
+    ids = _ids(world)
+    r = client.post("/network/resolution/judge", follow_redirects=False, data={
+        "csrf_token": csrf, "left_id": ids["r1"], "right_id": ids["r2"],
+        "decision": "accept", "reason": "same passport"})
+    assert r.status_code == 303
+    assert 'id="queue-empty"' in client.get("/network/resolution").text
+    entity = client.get(f"/network/entities/{ids['r2']}")
+    assert 'id="canonical"' in entity.text
+    login(client, "targeter@a")  # may read, may not judge
+    page = client.get("/network/resolution")
+    assert page.status_code == 200 and 'id="btn-resolve"' not in page.text

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from interdict.api.deps import ReadSession, WriteSession
 from interdict.auth.roles import Permission
 from interdict.network import service
 from interdict.web.nav import NavItem, register_nav
-from interdict.web.routes import PageActor, add_template_dir, render
+from interdict.web.routes import PageActor, add_template_dir, form_csrf, render
 
 HERE = Path(__file__).parent
 router = APIRouter(include_in_schema=False)
@@ -34,7 +34,8 @@ def entity_page(entity_id: int, request: Request, session: WriteSession, actor: 
     # A write session: the consultation is audited in the same transaction.
     data = service.entity(session, actor=actor, entity_id=entity_id, purpose=purpose)
     return render(request, "network_entity.html", actor, e=data,
-                  timeline=service.timeline(data))
+                  timeline=service.timeline(data),
+                  canonical=service.canonical(session, actor=actor).get(entity_id))
 
 
 @router.get("/network/chart")
@@ -54,3 +55,26 @@ def chart_neighbours(entity_id: int, session: ReadSession, actor: PageActor) -> 
 @router.get("/network/static/chart.js")
 def chart_script() -> FileResponse:
     return FileResponse(HERE / "static" / "chart.js", media_type="text/javascript")
+
+
+@router.get("/network/resolution")
+def resolution_page(request: Request, session: ReadSession, actor: PageActor) -> Response:
+    return render(request, "network_resolution.html", actor,
+                  queue=service.pending(session, actor=actor),
+                  can_write=actor.can(Permission.network_write))
+
+
+@router.post("/network/resolution/run", dependencies=[Depends(form_csrf)])
+def resolution_run(session: WriteSession, actor: PageActor) -> Response:
+    service.run_resolution(session, actor=actor)
+    return RedirectResponse("/network/resolution", status_code=303)
+
+
+@router.post("/network/resolution/judge", dependencies=[Depends(form_csrf)])
+def resolution_judge(session: WriteSession, actor: PageActor,
+                     left_id: Annotated[int, Form()], right_id: Annotated[int, Form()],
+                     decision: Annotated[str, Form()],
+                     reason: Annotated[str, Form()] = "") -> Response:
+    service.judge(session, actor=actor, left_id=left_id, right_id=right_id, decision=decision,
+                  reason=reason)
+    return RedirectResponse("/network/resolution", status_code=303)
