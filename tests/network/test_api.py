@@ -34,3 +34,30 @@ def test_api_import_search_entity_export_judge(client, world):
     assert judged.status_code == 200 and judged.json()["username"] == "analyst@a"
     lab = client.get("/api/v1/network/entities", headers=world.headers("lab@a"))
     assert lab.status_code == 403
+
+
+def test_api_resolution_queue_and_canonical(client, world):
+    from tests.network.test_store import _lines
+
+    headers = world.headers("analyst@a")
+    data = _lines(
+        {"id": "r1", "schema": "Person", "properties": {"name": ["Ana Lopez"],
+                                                          "birthDate": ["1990-05-06"],
+                                                          "idNumber": ["ES-55512"]}},
+        {"id": "r2", "schema": "Person", "properties": {"name": ["LOPEZ Ana"],
+                                                          "birthDate": ["1990-05-06"],
+                                                          "idNumber": ["ES55512"]}})
+    assert client.post("/api/v1/network/import", headers=headers,
+                       files={"file": ("p.jsonl", data)}).status_code == 200
+    run = client.post("/api/v1/network/resolution/run", headers=headers).json()
+    assert run["suggested"] == 1
+    queue = client.get("/api/v1/network/resolution/pending", headers=headers).json()
+    assert len(queue) == 1 and queue[0]["explanation"]
+    pair = queue[0]
+    client.post("/api/v1/network/judgements", headers=headers,
+                json={"left_id": pair["left_id"], "right_id": pair["right_id"],
+                      "decision": "accept"})
+    ids = client.get("/api/v1/network/resolution/canonical", headers=headers).json()
+    assert ids[str(pair["left_id"])] == ids[str(pair["right_id"])]
+    assert client.post("/api/v1/network/resolution/run",
+                       headers=world.headers("targeter@a")).status_code == 403

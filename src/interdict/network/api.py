@@ -91,3 +91,20 @@ def judge(data: JudgementIn, session: WriteSession, actor: ActorDep) -> dict[str
                         decision=data.decision, reason=data.reason)
     return {"id": row.id, "left_id": row.left_id, "right_id": row.right_id,
             "decision": row.decision, "username": row.username}
+
+
+@router.post("/resolution/run", summary="Look for duplicate entities (replaces the pending "
+             "suggestions; nothing is merged)")
+def run_resolution(session: WriteSession, actor: ActorDep) -> dict[str, Any]:
+    return service.run_resolution(session, actor=actor)
+
+
+@router.get("/resolution/pending", summary="Unjudged duplicate suggestions with explanations")
+def pending(session: ReadSession, actor: ActorDep,
+            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, Any]]:
+    return service.pending(session, actor=actor, limit=limit)
+
+
+@router.get("/resolution/canonical", summary="Canonical id of every entity of your agency")
+def canonical(session: ReadSession, actor: ActorDep) -> dict[int, str]:
+    return service.canonical(session, actor=actor)
