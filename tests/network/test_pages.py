@@ -88,3 +88,30 @@ def test_resolution_page_run_and_judge(client, world):
     login(client, "targeter@a")  # may read, may not judge
     page = client.get("/network/resolution")
     assert page.status_code == 200 and 'id="btn-resolve"' not in page.text
+
+
+def test_analysis_page_key_players_disruption_and_ranks(client, world):
+    from pathlib import Path
+
+    from interdict.db.session import unit_of_work
+    from interdict.network import service
+    from tests.network.test_store import POLICE, REGISTRY
+
+    caviar = Path(service.__file__).parent / "demo_data" / "caviar"
+    with unit_of_work(world.db) as session:
+        for phase in (1, 2, 3):
+            service.import_network(session, actor=world.actor("analyst@a"), registry=REGISTRY,
+                                   filename=f"phase{phase}.csv",
+                                   data=(caviar / f"phase{phase}.csv").read_bytes(),
+                                   provenance=POLICE, namespace="caviar",
+                                   period=f"phase {phase}", label_prefix="n")
+    login(client, "analyst@a")
+    page = client.get("/network/analysis")
+    assert page.status_code == 200
+    assert 'id="key-players"' in page.text and ">n1<" in page.text  # CAVIAR's hub
+    assert 'id="disruption-data"' in page.text and "collective_influence" in page.text
+    assert 'id="rank-changes"' in page.text and "phase 3" in page.text
+    one = client.get("/network/analysis", params={"period": "phase 1", "weight_as": "distance"})
+    assert "weights as <b>distance</b>" in one.text and 'id="rank-changes"' not in one.text
+    metrics = client.get("/network/chart/metrics").json()
+    assert metrics["key_players"] and all("community" in m for m in metrics["metrics"].values())

@@ -215,3 +215,29 @@ def test_resolution_suggests_explains_and_judgements_drive_canonical_ids(world):
         assert ids[top["left_id"]] != ids[top["right_id"]]
         # The source entities are never merged or changed.
         assert session.scalar(select(func.count()).select_from(Entity)) == 4
+
+
+def test_network_files_import_as_people_and_links_across_phases(world):
+    from pathlib import Path
+
+    caviar = Path(service.__file__).parent / "demo_data" / "caviar"
+    actor = world.actor("analyst@a")
+    for phase in (1, 2):
+        data = (caviar / f"phase{phase}.csv").read_bytes()
+        with unit_of_work(world.db) as session:
+            result = service.import_network(
+                session, actor=actor, registry=REGISTRY, filename=f"phase{phase}.csv",
+                data=data, provenance=POLICE, namespace="caviar", period=f"phase {phase}",
+                label_prefix="n")
+        assert result.kind == "matrix" and result.links > 0
+    with unit_of_work(world.db, readonly=True) as session:
+        g1 = service.graph(session, actor=actor, period="phase 1")
+        both = service.graph(session, actor=actor)
+        # Phase 1 of CAVIAR: 15 actors, 26 arcs (shared/data/networks/SOURCES.md).
+        assert (g1.n, g1.number_of_records, g1.directed) == (15, 26, True)
+        assert both.n > g1.n and "n1" in {both.label(x) for x in both.ids}
+    bad = b'"",a,b\n"a",0,1\n"c",1,0\n'
+    with unit_of_work(world.db) as session, pytest.raises(InvalidData) as caught:
+        service.import_network(session, actor=actor, registry=REGISTRY, filename="bad.csv",
+                               data=bad, provenance=POLICE)
+    assert any("does not match column" in e.reason for e in caught.value.errors)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -23,6 +24,9 @@ from interdict.auth.roles import Permission
 from interdict.auth.scoping import visible_to
 from interdict.errors import FieldError, InvalidData, NotFound
 from interdict.network import store
+from interdict.network.analysis import Options, analyze
+from interdict.network.disruption import STRATEGIES, simulate
+from interdict.network.graph import EdgeRecord, Graph, check_weight_as
 from interdict.network.models import (
     Entity,
     EntityValue,
@@ -31,6 +35,7 @@ from interdict.network.models import (
     ResolutionSuggestion,
 )
 from interdict.network.provenance import Provenance, label, validate
+from interdict.network.readers import detect_format, read_graph
 from interdict.network.resolution import resolve
 from interdict.network.resolution_judgements import (
     Decision,
@@ -84,7 +89,8 @@ def _audited(session: Session, actor: Actor, result: store.ImportResult,
 
 
 def import_edges(session: Session, *, actor: Actor, registry: Registry, filename: str,
-                 data: bytes, nodes: list[str], edges: list[tuple[str, str, float, str | None]],
+                 data: bytes, nodes: list[tuple[str, str]],
+                 edges: list[tuple[str, str, float, str | None]],
                  namespace: str, provenance: Provenance, directed: bool = False,
                  kind: str = "edgelist") -> store.ImportResult:
     """Store an anonymised network (matrix or edge list already read) as people and links."""
@@ -355,3 +361,95 @@ def canonical(session: Session, *, actor: Actor) -> dict[int, str]:
         Entity.agency_id == actor.agency_id))]
     mapping = canonical_ids(ids, _judgements(session, actor))
     return {int(k): v for k, v in mapping.items()}
+
+
+# --- network files and graphs ------------------------------------------------------------------
+
+
+def import_network(session: Session, *, actor: Actor, registry: Registry, filename: str,
+                   data: bytes, provenance: Provenance, fmt: str | None = None,
+                   directed: bool = True, namespace: str | None = None,
+                   period: str | None = None, label_prefix: str = "") -> store.ImportResult:
+    """An adjacency matrix or edge list (as in the shared CAVIAR, Ciel ... files) as people and
+    links. ``namespace`` names the network, so that the same actor in several files (the
+    phases of one investigation) is one entity; ``period`` labels every link of the file;
+    ``label_prefix`` names anonymised actors (``n`` gives "n1", "n3", ...)."""
+    graph = read_graph(data, format=fmt, directed=directed, weighted=True,  # type: ignore[arg-type]
+                       name=filename)
+    space = namespace or filename.rsplit(".", 1)[0]
+    edges = [(r.source, r.target, r.weight, period or r.period) for r in graph.records()]
+    nodes = [(node, f"{label_prefix}{graph.label(node)}") for node in graph.ids]
+    result = import_edges(session, actor=actor, registry=registry, filename=filename,
+                          data=data, nodes=nodes, edges=edges, namespace=space,
+                          provenance=provenance, directed=directed,
+                          kind=fmt or detect_format(data))
+    result.notes = list(graph.notes)
+    return result
+
+
+def graph(session: Session, *, actor: Actor, period: str | None = None,
+          canonical_ids_: bool = True) -> Graph:
+    """The visible links as a graph of entity ids (merged by canonical id when judged so)."""
+    rows = links(session, actor=actor, period=period)
+    mapping = canonical(session, actor=actor) if canonical_ids_ else {}
+    captions = dict(session.execute(select(Entity.id, Entity.caption).where(
+        Entity.id.in_({x for r in rows for x in (r.source_id, r.target_id)}))).all())
+
+    def node(entity_id: int) -> str:
+        return mapping.get(entity_id, str(entity_id))
+
+    records = [EdgeRecord(source=node(r.source_id), target=node(r.target_id), weight=r.weight,
+                          period=r.period, attrs={"schema": r.schema, "link": str(r.id)})
+               for r in rows if node(r.source_id) != node(r.target_id)]
+    labels = {node(i): c for i, c in captions.items()}
+    directed = bool(rows) and all(r.directed for r in rows)
+    return Graph.from_records(records, directed=directed, weighted=True, labels=labels,
+                              name=f"{actor.agency_code} intelligence file")
+
+
+def analyse(session: Session, *, actor: Actor, period: str | None = None,
+            weight_as: str = "strength", top: int = 15) -> dict[str, Any]:
+    """Key players, communities and every centrality of the visible network (or one period)."""
+    g = graph(session, actor=actor, period=period)
+    if g.n == 0:
+        return {"nodes": 0, "edges": 0, "key_players": [], "rows": [], "period": period}
+    result = analyze(g, Options(weight_as=check_weight_as(weight_as), top=top))
+    data = result.to_dict()
+    index = {node: i for i, node in enumerate(result.ids)}
+    rows = [{"node": node, "label": g.label(node), "rank": rank + 1,
+             **{k: data["metrics"][node].get(k) for k in (
+                 "degree", "strength", "betweenness", "closeness", "pagerank", "katz",
+                 "eigenvector", "collective_influence", "k_core", "community")}}
+            for rank, node in enumerate(result.key_players[:top]) if node in index]
+    return {**{k: v for k, v in data.items() if k != "metrics"}, "period": period,
+            "rows": rows, "labels": {node: g.label(node) for node in result.ids},
+            "metrics": data["metrics"]}
+
+
+def disruption(session: Session, *, actor: Actor, mode: str = "sequential",
+               block_size: int = 1, period: str | None = None,
+               strategies: Sequence[str] = STRATEGIES) -> list[dict[str, Any]]:
+    """Largest-component curves of removing actors by each strategy, for one chart."""
+    g = graph(session, actor=actor, period=period)
+    out = []
+    for strategy in strategies:
+        run = simulate(g, strategy=strategy, mode=mode, block_size=block_size)
+        out.append({**run.to_dict(), "robustness": run.robustness,
+                    "removed_labels": [g.label(x) for x in run.removed]})
+    return out
+
+
+def rank_changes(session: Session, *, actor: Actor, top: int = 10) -> dict[str, Any]:
+    """How the overall key players rank (by betweenness) in each period of the file."""
+    spans = periods(session, actor=actor)
+    overall = analyse(session, actor=actor, top=top)
+    players = [row["node"] for row in overall["rows"]]
+    table: dict[str, list[int | None]] = {p: [] for p in players}
+    for span in spans:
+        scores = analyse(session, actor=actor, period=span, top=10_000)
+        ranking = {row["node"]: row_index + 1 for row_index, row in enumerate(
+            sorted(scores["rows"], key=lambda r: -(r["betweenness"] or 0.0)))}
+        for p in players:
+            table[p].append(ranking.get(p))
+    return {"periods": spans, "players": [{"node": p, "label": overall["labels"][p],
+                                           "ranks": table[p]} for p in players]}

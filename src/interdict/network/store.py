@@ -175,12 +175,13 @@ def parse_cdr(data: bytes, filename: str) -> list[Parsed]:
     return list(phones.values()) + calls
 
 
-def from_edges(nodes: Iterable[str], edges: Iterable[tuple[str, str, float, str | None]], *,
+def from_edges(nodes: Iterable[tuple[str, str]],
+               edges: Iterable[tuple[str, str, float, str | None]], *,
                namespace: str, node_schema: str = "Person",
                link_schema: str = "UnknownLink") -> list[Parsed]:
-    """Nodes and weighted edges of an anonymised network file as entities and links."""
+    """Nodes (id, name) and weighted edges of a network file as entities and links."""
     out = [Parsed(ftm_id=f"{namespace}:{n}", schema=node_schema,
-                  properties={"name": [str(n)]}, line=0) for n in nodes]
+                  properties={"name": [name]}, line=0) for n, name in nodes]
     source, target = edge_props(link_schema) or ("subject", "object")
     for i, (a, b, weight, period) in enumerate(edges):
         out.append(Parsed(ftm_id=f"{namespace}:{a}>{b}:{period or ''}:{i}", schema=link_schema,

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from interdict.api.deps import ReadSession, WriteSession
 from interdict.auth.roles import Permission
+from interdict.errors import NotFound
 from interdict.network import service
 from interdict.web.nav import NavItem, register_nav
 from interdict.web.routes import PageActor, add_template_dir, form_csrf, render
@@ -52,9 +53,11 @@ def chart_neighbours(entity_id: int, session: ReadSession, actor: PageActor) -> 
     return service.neighbours(session, actor=actor, entity_id=entity_id)
 
 
-@router.get("/network/static/chart.js")
-def chart_script() -> FileResponse:
-    return FileResponse(HERE / "static" / "chart.js", media_type="text/javascript")
+@router.get("/network/static/{name}.js")
+def script(name: str) -> FileResponse:
+    if name not in ("chart", "analysis"):
+        raise NotFound(f"no script {name}.js")
+    return FileResponse(HERE / "static" / f"{name}.js", media_type="text/javascript")
 
 
 @router.get("/network/resolution")
@@ -78,3 +81,24 @@ def resolution_judge(session: WriteSession, actor: PageActor,
     service.judge(session, actor=actor, left_id=left_id, right_id=right_id, decision=decision,
                   reason=reason)
     return RedirectResponse("/network/resolution", status_code=303)
+
+
+@router.get("/network/analysis")
+def analysis_page(request: Request, session: ReadSession, actor: PageActor, period: str = "",
+                  weight_as: str = "strength", mode: str = "sequential") -> Response:
+    result = service.analyse(session, actor=actor, period=period or None, weight_as=weight_as)
+    curves = service.disruption(session, actor=actor, mode=mode,
+                                block_size=3 if mode == "block" else 1,
+                                period=period or None) if result["nodes"] else []
+    ranks = service.rank_changes(session, actor=actor) if not period and result["nodes"] \
+        else None
+    return render(request, "network_analysis.html", actor, a=result, curves=curves,
+                  ranks=ranks, periods=service.periods(session, actor=actor), period=period,
+                  weight_as=weight_as, mode=mode)
+
+
+@router.get("/network/chart/metrics")
+def chart_metrics(session: ReadSession, actor: PageActor, period: str = "") -> dict[str, Any]:
+    """Centralities and communities keyed by entity id, for sizing and colouring the chart."""
+    result = service.analyse(session, actor=actor, period=period or None)
+    return {"metrics": result.get("metrics", {}), "key_players": result.get("key_players", [])}

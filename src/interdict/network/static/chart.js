@@ -1,12 +1,15 @@
 // Link chart: starts from one entity, expands neighbours on click, filters by type and period.
 (function () {
-  var cy, loaded = {};
+  var cy, loaded = {}, metrics = {};
+  var PALETTE = ["#4a7bd0", "#d08a4a", "#5aa469", "#b05bc1", "#c9485b", "#3aa6a6", "#8c7a3a",
+                 "#6b6bd6", "#d6b23a", "#7a8c99"];
   function filters() {
     var form = document.getElementById("chart-filters");
     var types = Array.prototype.map.call(form.querySelectorAll("input[name=schema]:checked"),
                                          function (i) { return i.value; });
     var period = form.querySelector("select[name=period]");
-    return { types: types, period: period ? period.value : "" };
+    var size = form.querySelector("select[name=size]");
+    return { types: types, period: period ? period.value : "", size: size ? size.value : "links" };
   }
   function apply() {
     var f = filters();
@@ -17,7 +20,16 @@
       var ok = !f.period || e.data("period") === f.period;
       e.style("display", ok ? "element" : "none");
     });
-    cy.nodes().forEach(function (n) { n.data("size", 20 + 6 * n.connectedEdges(":visible").length); });
+    var values = cy.nodes().map(function (n) {
+      var m = metrics[n.id()];
+      return f.size === "links" || !m ? n.connectedEdges(":visible").length : (m[f.size] || 0);
+    });
+    var top = Math.max.apply(null, values.concat([1e-12]));
+    cy.nodes().forEach(function (n, i) {
+      n.data("size", f.size === "links" ? 20 + 6 * values[i] : 16 + 44 * values[i] / top);
+      var m = metrics[n.id()];
+      if (m && m.community !== undefined) n.data("colour", PALETTE[m.community % PALETTE.length]);
+    });
   }
   function expand(id) {
     if (loaded[id]) return;
@@ -48,8 +60,9 @@
       style: [
         { selector: "node", style: { label: "data(label)", width: "data(size)", height: "data(size)",
                                      "font-size": 10, "background-color": "#4a7bd0" } },
-        { selector: "node[schema = 'Company'], node[schema = 'Organization']", style: { "background-color": "#d08a4a", shape: "round-rectangle" } },
-        { selector: "node[schema = 'LegalEntity']", style: { "background-color": "#5aa469" } },
+        { selector: "node[colour]", style: { "background-color": "data(colour)" } },
+        { selector: "node[schema = 'Company'], node[schema = 'Organization']", style: { shape: "round-rectangle" } },
+        { selector: "node[schema = 'LegalEntity']", style: { shape: "diamond" } },
         { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "line-color": "#999",
                                      label: "data(label)", "font-size": 8, color: "#666" } }
       ]
@@ -57,6 +70,10 @@
     cy.on("tap", "node", function (evt) { expand(evt.target.id()); });
     cy.on("dbltap", "node", function (evt) { window.location = "/network/entities/" + evt.target.id(); });
     document.getElementById("chart-filters").addEventListener("change", apply);
+    fetch("/network/chart/metrics", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) { metrics = data.metrics || {}; apply(); el.dataset.metrics = "true"; })
+      .catch(function () { el.dataset.metrics = "failed"; });
     if (el.dataset.focus) expand(el.dataset.focus);
     el.dataset.ready = "true";
   }
