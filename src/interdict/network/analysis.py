@@ -149,7 +149,8 @@ def degree_centrality(adj: Adjacency) -> tuple[FloatArray, FloatArray, FloatArra
     in_deg, out_deg = adj.in_out_degree()
     total = in_deg + out_deg if adj.directed else in_deg
     scale = 1.0 / (adj.n - 1)
-    return total * scale, in_deg * scale, out_deg * scale
+    return ((total * scale).astype(np.float64), (in_deg * scale).astype(np.float64),
+            (out_deg * scale).astype(np.float64))
 
 
 def strength(adj: Adjacency) -> tuple[FloatArray, FloatArray, FloatArray]:

@@ -15,7 +15,9 @@ Modes:
 
 Strategies rank the remaining actors by degree (strength when weighted), betweenness, Katz,
 collective influence, or at random (seeded: the baseline any targeted strategy must beat).
-Ties go to the actor listed first, so results are reproducible.
+Ties go to the actor with more ties, then to the one listed first, so results are
+reproducible and a strategy whose scores have all fallen to zero (collective influence on
+stars and pairs, betweenness on pairs) still removes hubs before leaves.
 """
 
 from __future__ import annotations
@@ -142,7 +144,8 @@ def simulate(graph: Graph, *, strategy: str, mode: str = "sequential", block_siz
         else:
             scores = removal_scores(adj, strategy, removed=removed, seed=seed, exact=exact_bc)
             scores = np.where(removed, -np.inf, scores)
-            order = np.lexsort((np.arange(n), -scores))
+            degree = analysis.degree_centrality(adj.without(removed))[0]
+            order = np.lexsort((np.arange(n), -degree, -scores))
             chosen = [int(i) for i in order[:per_step] if not removed[i]]
         removed[chosen] = True
         steps.append([graph.ids[i] for i in chosen])

@@ -389,7 +389,8 @@ class Adjacency:
         a, b = np.minimum(self.u, self.v), np.maximum(self.u, self.v)
         key = a * max(self.n, 1) + b
         uniq, inv = np.unique(key, return_inverse=True)
-        strength = np.bincount(inv, weights=self.strength, minlength=len(uniq))
+        strength = np.bincount(inv, weights=self.strength,
+                               minlength=len(uniq)).astype(np.float64)
         distance = np.full(len(uniq), np.inf)
         np.minimum.at(distance, inv, self.distance)
         return Adjacency(n=self.n, directed=False, weighted=self.weighted,
@@ -417,8 +418,8 @@ class Adjacency:
         return in_deg, out_deg
 
     def in_out_strength(self) -> tuple[FloatArray, FloatArray]:
-        out_s = np.bincount(self.u, weights=self.strength, minlength=self.n)
-        in_s = np.bincount(self.v, weights=self.strength, minlength=self.n)
+        out_s = np.bincount(self.u, weights=self.strength, minlength=self.n).astype(np.float64)
+        in_s = np.bincount(self.v, weights=self.strength, minlength=self.n).astype(np.float64)
         if not self.directed:
             both = out_s + in_s
             return both, both

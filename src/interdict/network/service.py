@@ -187,7 +187,8 @@ def links(session: Session, *, actor: Actor, period: str | None = None) -> list[
 def schemas_in_use(session: Session, *, actor: Actor) -> list[str]:
     actor.require(Permission.network_read)
     sub = _visible(actor).subquery()
-    return sorted(s for s in session.scalars(select(sub.c.schema).distinct()) if s)
+    return sorted(s for s in session.scalars(select(sub.c.schema).distinct())
+                  if s and store.edge_props(s) is None)  # node types only, not link types
 
 
 def timeline(entity_page: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,8 +17,9 @@
       n.style("display", f.types.indexOf(n.data("schema")) >= 0 ? "element" : "none");
     });
     cy.edges().forEach(function (e) {
-      var ok = !f.period || e.data("period") === f.period;
+      var ok = !f.period || e.data("periods").indexOf(f.period) >= 0;
       e.style("display", ok ? "element" : "none");
+      e.style("width", 1 + Math.log(1 + e.data("weight")));
     });
     var values = cy.nodes().map(function (n) {
       var m = metrics[n.id()];
@@ -41,11 +42,21 @@
           if (!cy.getElementById(String(n.id)).length)
             cy.add({ group: "nodes", data: { id: String(n.id), label: n.caption, schema: n.schema } });
         });
+        // One drawn edge per pair and relationship type: the calls of all periods add up
+        // (width), and the periods are kept so that the period filter still applies.
         data.edges.forEach(function (e) {
-          var eid = "e" + e.id;
-          if (!cy.getElementById(eid).length)
-            cy.add({ group: "edges", data: { id: eid, source: String(e.source), target: String(e.target),
-                                             label: e.schema, period: e.period || "" } });
+          var eid = "e" + e.source + "-" + e.target + "-" + e.schema;
+          var edge = cy.getElementById(eid);
+          if (!edge.length) {
+            edge = cy.add({ group: "edges", data: { id: eid, source: String(e.source),
+                                                    target: String(e.target), label: e.schema,
+                                                    weight: 0, periods: [], links: [] } });
+          }
+          if (edge.data("links").indexOf(e.id) < 0) {
+            edge.data("links").push(e.id);
+            edge.data("weight", edge.data("weight") + (e.weight || 1));
+            if (e.period) edge.data("periods").push(e.period);
+          }
         });
         apply();
         cy.layout({ name: "cose", animate: false }).run();
@@ -63,11 +74,15 @@
         { selector: "node[colour]", style: { "background-color": "data(colour)" } },
         { selector: "node[schema = 'Company'], node[schema = 'Organization']", style: { shape: "round-rectangle" } },
         { selector: "node[schema = 'LegalEntity']", style: { shape: "diamond" } },
-        { selector: "edge", style: { width: 1.5, "curve-style": "bezier", "line-color": "#999",
-                                     label: "data(label)", "font-size": 8, color: "#666" } }
+        { selector: "edge", style: { "curve-style": "bezier", "line-color": "#aaa",
+                                     "target-arrow-shape": "none", opacity: 0.8 } },
+        { selector: "edge:selected, edge.hover", style: { label: "data(label)", "font-size": 9,
+                                                          color: "#444", "line-color": "#555" } }
       ]
     });
     cy.on("tap", "node", function (evt) { expand(evt.target.id()); });
+    cy.on("mouseover", "edge", function (evt) { evt.target.addClass("hover"); });
+    cy.on("mouseout", "edge", function (evt) { evt.target.removeClass("hover"); });
     cy.on("dbltap", "node", function (evt) { window.location = "/network/entities/" + evt.target.id(); });
     document.getElementById("chart-filters").addEventListener("change", apply);
     fetch("/network/chart/metrics", { credentials: "same-origin" })
