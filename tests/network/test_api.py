@@ -61,3 +61,24 @@ def test_api_resolution_queue_and_canonical(client, world):
     assert ids[str(pair["left_id"])] == ids[str(pair["right_id"])]
     assert client.post("/api/v1/network/resolution/run",
                        headers=world.headers("targeter@a")).status_code == 403
+
+
+def test_api_imports_a_matrix_and_a_mapped_table(client, world):
+    from tests.network.test_store import MAPPING, TABLE
+
+    headers = world.headers("analyst@a")
+    matrix = b'"",a,b,c\n"a",0,2,0\n"b",1,0,3\n"c",0,0,0\n'
+    r = client.post("/api/v1/network/import", headers=headers,
+                    files={"file": ("ring.csv", matrix)},
+                    data={"kind": "matrix", "namespace": "ring", "period": "2024-Q1"})
+    assert r.status_code == 200, r.text
+    assert r.json()["links"] == 3 and r.json()["kind"] == "matrix"
+    bad = client.post("/api/v1/network/import", headers=headers,
+                      files={"file": ("bad.csv", b'"",a,b\n"a",0,x\n"b",1,0\n')},
+                      data={"kind": "matrix"})
+    assert bad.status_code == 422 and "not a number" in bad.text
+    r = client.post("/api/v1/network/import", headers=headers,
+                    files={"file": ("reg.csv", TABLE.encode()),
+                           "mapping": ("reg.yml", MAPPING.encode())},
+                    data={"kind": "mapping"})
+    assert r.status_code == 200 and r.json()["links"] == 2

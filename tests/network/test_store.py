@@ -241,3 +241,60 @@ def test_network_files_import_as_people_and_links_across_phases(world):
         service.import_network(session, actor=actor, registry=REGISTRY, filename="bad.csv",
                                data=bad, provenance=POLICE)
     assert any("does not match column" in e.reason for e in caught.value.errors)
+
+
+MAPPING = """
+entities:
+  person:
+    schema: Person
+    keys: [passport]
+    properties:
+      name: {column: full_name}
+      birthDate: {column: dob}
+      passportNumber: {column: passport}
+  company:
+    schema: Company
+    keys: [company]
+    properties:
+      name: {column: company}
+  directorship:
+    schema: Directorship
+    keys: [passport, company]
+    properties:
+      director: {entity: person}
+      organization: {entity: company}
+"""
+TABLE = ("full_name,dob,passport,company\n"
+         "Jan de Vries,1980-02-01,NX1234567,Chem Trade BV\n"
+         "Jan de Vries,1980-02-01,NX1234567,Rotterdam Solvents BV\n")
+
+
+def test_csv_and_xlsx_through_a_ftm_mapping(world, tmp_path):
+    import openpyxl
+
+    with unit_of_work(world.db) as session:
+        result = service.import_file(session, actor=world.actor("analyst@a"),
+                                     registry=REGISTRY, kind="mapping", filename="reg.csv",
+                                     data=TABLE.encode(), provenance=POLICE, mapping=MAPPING)
+    assert (result.entities, result.links) == (3, 2)  # one person, two companies
+    book = openpyxl.Workbook()
+    for row in TABLE.strip().splitlines():
+        book.active.append(row.split(","))
+    path = tmp_path / "reg.xlsx"
+    book.save(path)
+    with unit_of_work(world.db) as session:
+        again = service.import_file(session, actor=world.actor("analyst@b"),
+                                    registry=REGISTRY, kind="mapping", filename="reg.xlsx",
+                                    data=path.read_bytes(), provenance=POLICE, mapping=MAPPING)
+    assert (again.entities, again.links) == (3, 2)
+    broken = MAPPING.replace("{column: dob}", "{column: date_of_birth}")
+    with unit_of_work(world.db) as session, pytest.raises(InvalidData) as caught:
+        service.import_file(session, actor=world.actor("analyst@a"), registry=REGISTRY,
+                            kind="mapping", filename="reg2.csv", data=TABLE.encode(),
+                            provenance=POLICE, mapping=broken)
+    assert caught.value.errors[0].field == "mapping: column date_of_birth"
+    with unit_of_work(world.db) as session, pytest.raises(InvalidData) as caught:
+        service.import_file(session, actor=world.actor("analyst@a"), registry=REGISTRY,
+                            kind="mapping", filename="reg3.csv", data=TABLE.encode(),
+                            provenance=POLICE, mapping=MAPPING.replace("Company", "Starship"))
+    assert "Invalid schema" in caught.value.detail

@@ -21,7 +21,12 @@ router = APIRouter(prefix="/api/v1/network", tags=["network"], responses=ERRORS)
 async def import_file(
         request: Request, session: WriteSession, actor: ActorDep,
         file: Annotated[UploadFile, File()],
-        kind: Annotated[str, Form(description="ftm or cdr")] = "ftm",
+        kind: Annotated[str, Form(description="ftm, cdr, mapping, matrix or edgelist")] = "ftm",
+        mapping: Annotated[UploadFile | None, File(description="FtM mapping YAML "
+                                                               "(kind=mapping)")] = None,
+        namespace: Annotated[str | None, Form(description="matrix/edgelist: network name")] = None,
+        period: Annotated[str | None, Form(description="matrix/edgelist: period label")] = None,
+        directed: Annotated[bool, Form()] = True,
         scheme: Annotated[str, Form()] = "4x4",
         source_grade: Annotated[str, Form()] = "X",
         information_grade: Annotated[str, Form()] = "4",
@@ -32,9 +37,18 @@ async def import_file(
     provenance = Provenance(originator=originator or actor.agency_code, scheme=scheme,
                             source_grade=source_grade, information_grade=information_grade,
                             handling=handling, observed_on=observed_on or None)
-    result = service.import_file(session, actor=actor, registry=request.app.state.reference,
-                                 kind=kind, filename=file.filename or "upload",
-                                 data=await file.read(), provenance=provenance)
+    data, filename = await file.read(), file.filename or "upload"
+    if kind in ("matrix", "edgelist"):
+        result = service.import_network(session, actor=actor,
+                                        registry=request.app.state.reference,
+                                        filename=filename, data=data, provenance=provenance,
+                                        fmt=kind, directed=directed, namespace=namespace,
+                                        period=period)
+    else:
+        result = service.import_file(
+            session, actor=actor, registry=request.app.state.reference, kind=kind,
+            filename=filename, data=data, provenance=provenance,
+            mapping=(await mapping.read()).decode("utf-8", errors="replace") if mapping else None)
     return result.as_dict()
 
 

@@ -26,8 +26,16 @@ def _provenance(obj: CliContext, originator: str | None, scheme: str, grade: str
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(service.IMPORT_KINDS), default="ftm", show_default=True,
-              help="ftm: FtM JSON lines; cdr: call detail records (caller,callee,start,...)")
+@click.option("--kind", type=click.Choice([*service.IMPORT_KINDS, "matrix", "edgelist"]),
+              default="ftm", show_default=True,
+              help="ftm: FtM JSON lines; cdr: call detail records (caller,callee,start,...); "
+                   "mapping: CSV/XLSX with --mapping; matrix, edgelist: network files")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False,
+                                                           path_type=Path),
+              help="FtM mapping YAML for --kind mapping.")
+@click.option("--namespace", help="matrix/edgelist: network name (same actors across files).")
+@click.option("--period", help="matrix/edgelist: period label of every link (a phase).")
+@click.option("--undirected", is_flag=True, help="matrix/edgelist: ties have no direction.")
 @click.option("--grade", default="X4", show_default=True,
               help="Source and information grade, e.g. B2 (4x4) or 2B (3x5x2).")
 @click.option("--scheme", type=click.Choice(["4x4", "3x5x2"]), default="4x4", show_default=True)
@@ -35,17 +43,27 @@ def _provenance(obj: CliContext, originator: str | None, scheme: str, grade: str
 @click.option("--observed-on", help="Date the information refers to (YYYY-MM-DD).")
 @click.option("--originator", help="Originating agency code (default: the acting agency).")
 @pass_ctx
-def import_(obj: CliContext, path: Path, kind: str, grade: str, scheme: str, handling: str,
-            observed_on: str | None, originator: str | None) -> None:
+def import_(obj: CliContext, path: Path, kind: str, mapping_path: Path | None,
+            namespace: str | None, period: str | None, undirected: bool, grade: str,
+            scheme: str, handling: str, observed_on: str | None,
+            originator: str | None) -> None:
     """Import a file into the intelligence file: all or nothing, idempotent."""
     registry = Registry(override=obj.settings.reference_path)
     with obj.session() as session:
         actor = obj.system_actor(session)
         provenance = _provenance(obj, originator or actor.agency_code, scheme, grade,
                                  handling, observed_on)
-        result = service.import_file(session, actor=actor, registry=registry, kind=kind,
-                                     filename=path.name, data=path.read_bytes(),
-                                     provenance=provenance)
+        if kind in ("matrix", "edgelist"):
+            result = service.import_network(session, actor=actor, registry=registry,
+                                            filename=path.name, data=path.read_bytes(),
+                                            provenance=provenance, fmt=kind,
+                                            directed=not undirected, namespace=namespace,
+                                            period=period)
+        else:
+            result = service.import_file(
+                session, actor=actor, registry=registry, kind=kind, filename=path.name,
+                data=path.read_bytes(), provenance=provenance,
+                mapping=mapping_path.read_text(encoding="utf-8") if mapping_path else None)
     obj.emit(result.as_dict(), f"{path.name}: " + (
         "already imported" if result.already_imported else
         f"{result.entities} entities, {result.links} links, {result.values_added} values"))

@@ -49,7 +49,7 @@ from interdict.network.resolution_records import from_ftm
 from interdict.reference.registry import Registry
 
 RESOURCE = "network.entity"
-IMPORT_KINDS = ("ftm", "cdr")
+IMPORT_KINDS = ("ftm", "cdr", "mapping")
 
 
 def _visible(actor: Actor) -> Select[Entity]:
@@ -58,14 +58,21 @@ def _visible(actor: Actor) -> Select[Entity]:
 
 
 def import_file(session: Session, *, actor: Actor, registry: Registry, kind: str,
-                filename: str, data: bytes, provenance: Provenance) -> store.ImportResult:
-    """Import FtM JSON lines (``ftm``) or call detail records (``cdr``) into the file."""
+                filename: str, data: bytes, provenance: Provenance,
+                mapping: str | None = None) -> store.ImportResult:
+    """Import FtM JSON lines (``ftm``), call detail records (``cdr``) or a CSV/XLSX table
+    through a FtM mapping (``mapping``, with the mapping's YAML text) into the file."""
     actor.require(Permission.network_write)
     validate(registry, provenance)
     if kind == "ftm":
         parsed = store.parse_ftm(data, filename)
     elif kind == "cdr":
         parsed = store.parse_cdr(data, filename)
+    elif kind == "mapping":
+        if not mapping:
+            raise InvalidData("a mapping import needs the mapping file",
+                              errors=[FieldError("mapping", "missing")])
+        parsed = store.parse_mapped(data, filename, mapping)
     else:
         raise InvalidData(f"unknown import kind {kind!r}",
                           errors=[FieldError("kind", f"one of {', '.join(IMPORT_KINDS)}")])

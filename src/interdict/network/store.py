@@ -293,3 +293,94 @@ def _write_values(session: Session, parsed: list[Parsed], entities: dict[str, En
                     batch_id=batch.id))
                 added += 1
     return added
+
+
+def _tabular_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and rows (with their line numbers) of a CSV or XLSX (first sheet) file."""
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises several types for a damaged workbook
+            raise InvalidData(f"{filename} is not a readable XLSX workbook",
+                              errors=[FieldError("file", str(exc)[:200])]) from exc
+        sheet = book.worksheets[0]
+        cells = [["" if v is None else str(v) for v in row]
+                 for row in sheet.iter_rows(values_only=True)]
+        book.close()
+        header = [c.strip() for c in (cells[0] if cells else [])]
+        return header, [(i, dict(zip(header, row, strict=False)))
+                        for i, row in enumerate(cells[1:], start=2)]
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig", errors="replace")))
+    rows = list(reader)
+    header = [c.strip() for c in (rows[0] if rows else [])]
+    return header, [(i, dict(zip(header, row, strict=False)))
+                    for i, row in enumerate(rows[1:], start=2)]
+
+
+def _mapping_columns(query: dict[str, Any]) -> set[str]:
+    """Every column a FtM mapping query reads (keys, property columns, filters)."""
+    columns: set[str] = set()
+    for spec in (query.get("entities") or {}).values():
+        columns.update(spec.get("keys") or [])
+        for prop in (spec.get("properties") or {}).values():
+            if isinstance(prop, dict):
+                if prop.get("column"):
+                    columns.add(prop["column"])
+                columns.update(prop.get("columns") or [])
+    for key in ("filters", "filters_not"):
+        columns.update((query.get(key) or {}).keys())
+    return columns
+
+
+def parse_mapped(data: bytes, filename: str, mapping_text: str) -> list[Parsed]:
+    """Rows of a CSV or XLSX file turned into entities by a FtM mapping (Aleph's YAML).
+
+    The mapping is either one query (``entities: ...``) or Aleph's form, a dataset holding
+    ``queries``; the first query is used. Every column it names must be in the file.
+    """
+    import yaml
+    from followthemoney.exc import InvalidMapping
+    from followthemoney.mapping.csv import CSVSource
+
+    try:
+        spec = yaml.safe_load(mapping_text)
+    except yaml.YAMLError as exc:
+        raise InvalidData("the mapping is not valid YAML",
+                          errors=[FieldError("mapping", str(exc)[:300])]) from exc
+    if isinstance(spec, dict) and "entities" not in spec:
+        queries = spec.get("queries") or next(
+            (v.get("queries") for v in spec.values() if isinstance(v, dict)), None)
+        spec = queries[0] if queries else spec
+    if not isinstance(spec, dict) or not isinstance(spec.get("entities"), dict):
+        raise InvalidData("the mapping needs an 'entities' section",
+                          errors=[FieldError("mapping", "no entities")])
+    header, rows = _tabular_rows(data, filename)
+    missing = sorted(_mapping_columns(spec) - set(header))
+    if missing:
+        raise InvalidData(f"the mapping names column(s) {', '.join(missing)} that "
+                          f"{filename} does not have; nothing was imported",
+                          errors=[FieldError(f"mapping: column {c}", "not in the file")
+                                  for c in missing])
+    try:
+        query = model.make_mapping({**spec, "csv_url": filename})
+    except InvalidMapping as exc:
+        raise InvalidData(f"the mapping is not valid: {exc}",
+                          errors=[FieldError("mapping", str(exc))]) from exc
+    out: dict[str, Parsed] = {}
+    for line, row in rows:
+        source = query.source
+        if isinstance(source, CSVSource) and not source.check_filters(row):
+            continue
+        for entity in query.map(row).values():
+            props = {k: [str(v) for v in vs] for k, vs in entity.to_dict()["properties"].items()
+                     if k != "namesMentioned"}
+            if entity.id in out:  # the same entity from several rows: gather its values
+                for k, vs in props.items():
+                    merged = out[entity.id].properties.setdefault(k, [])
+                    merged.extend(v for v in vs if v not in merged)
+            else:
+                out[str(entity.id)] = Parsed(ftm_id=str(entity.id), schema=entity.schema.name,
+                                             properties=props, line=line)
+    return list(out.values())
