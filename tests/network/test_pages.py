@@ -55,6 +55,13 @@ def test_browser_link_chart_expand_and_open_entity(live_server, page, world):
     assert box is not None
     page.mouse.click(box["x"] + position[0], box["y"] + position[1])
     expect(chart).to_have_attribute("data-nodes", "3")
+    visible = "() => window.cyInstance.nodes(':visible').length"
+    page.select_option("select[name=grade]", "A")  # everything here is graded B2
+    assert page.evaluate(visible) == 0
+    page.select_option("select[name=grade]", "B")
+    assert page.evaluate(visible) == 3
+    page.uncheck("input[name=schema][value=Company]")
+    assert page.evaluate(visible) == 2
     page.goto(f"{live_server.url}/network/entities/{ids['c1']}")
     expect(page.locator("#entity-caption")).to_have_text("Chem Trade BV")
 

@@ -123,10 +123,10 @@ def _number(cell: str) -> float | None:
 
 
 def detect_format(source: str | Path | bytes) -> Format:
-    """``matrix`` when the first row looks like column labels over a square body.
+    """``matrix`` when the first row holds column labels over a square numeric body.
 
-    A matrix's first cell is empty (or a corner name) and the row has one cell per actor; an
-    edge list's first row has two to four cells, or names ``source``/``target``.
+    A matrix's first cell is empty (or a corner name such as ``players``) and each later row
+    starts with the label of the matching column; an edge list has neither.
     """
     text, _ = _text(source)
     rows = _rows(text, comments=True)
@@ -135,7 +135,10 @@ def detect_format(source: str | Path | bytes) -> Format:
     head = rows[0][1]
     if head and head[0] == "":
         return "matrix"
-    if len(head) > 4 and len(rows) == len(head):
+    body = [cells for _, cells in rows[1:]]
+    square = len(body) == len(head) - 1 and all(len(c) == len(head) for c in body)
+    if square and [c[0] for c in body] == head[1:] \
+            and all(_number(x) is not None for c in body[:3] for x in c[1:]):
         return "matrix"
     return "edgelist"
 

@@ -173,7 +173,13 @@ def neighbours(session: Session, *, actor: Actor, entity_id: int) -> dict[str, A
         Link.source_id.in_(visible_ids), Link.target_id.in_(visible_ids))))
     ids = {entity_id} | {x for link in links for x in (link.source_id, link.target_id)}
     nodes = session.scalars(select(Entity).where(Entity.id.in_(ids)))
-    return {"nodes": [{"id": n.id, "caption": n.caption, "schema": n.schema} for n in nodes],
+    # The best source grade each node has a value from, for the chart's grading filter.
+    grades: dict[int, set[str]] = defaultdict(set)
+    for node_id, grade in session.execute(select(EntityValue.entity_id, EntityValue.source_grade)
+                                          .where(EntityValue.entity_id.in_(ids)).distinct()):
+        grades[node_id].add(grade)
+    return {"nodes": [{"id": n.id, "caption": n.caption, "schema": n.schema,
+                       "grades": sorted(grades[n.id])} for n in nodes],
             "edges": [{"id": link.id, "source": link.source_id, "target": link.target_id,
                        "schema": link.schema, "weight": link.weight, "period": link.period,
                        "relation": link.relation_id, "directed": link.directed}

@@ -9,12 +9,20 @@
                                          function (i) { return i.value; });
     var period = form.querySelector("select[name=period]");
     var size = form.querySelector("select[name=size]");
-    return { types: types, period: period ? period.value : "", size: size ? size.value : "links" };
+    var grade = form.querySelector("select[name=grade]");
+    return { types: types, period: period ? period.value : "", size: size ? size.value : "links",
+             grade: grade ? grade.value : "" };
   }
   function apply() {
     var f = filters();
+    // Source reliability, best first in both schemes: A/1, B/2, C/3, then X.
+    var RANK = { A: 1, "1": 1, B: 2, "2": 2, C: 3, "3": 3, X: 4 };
     cy.nodes().forEach(function (n) {
-      n.style("display", f.types.indexOf(n.data("schema")) >= 0 ? "element" : "none");
+      var graded = !f.grade || (n.data("grades") || []).some(function (g) {
+        return (RANK[g] || 9) <= RANK[f.grade];
+      });
+      var shown = f.types.indexOf(n.data("schema")) >= 0 && graded;
+      n.style("display", shown ? "element" : "none");
     });
     cy.edges().forEach(function (e) {
       var ok = !f.period || e.data("periods").indexOf(f.period) >= 0;
@@ -40,7 +48,8 @@
       .then(function (data) {
         data.nodes.forEach(function (n) {
           if (!cy.getElementById(String(n.id)).length)
-            cy.add({ group: "nodes", data: { id: String(n.id), label: n.caption, schema: n.schema } });
+            cy.add({ group: "nodes", data: { id: String(n.id), label: n.caption, schema: n.schema,
+                                             grades: n.grades } });
         });
         // One drawn edge per pair and relationship type: the calls of all periods add up
         // (width), and the periods are kept so that the period filter still applies.
