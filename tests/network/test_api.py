@@ -82,3 +82,26 @@ def test_api_imports_a_matrix_and_a_mapped_table(client, world):
                            "mapping": ("reg.yml", MAPPING.encode())},
                     data={"kind": "mapping"})
     assert r.status_code == 200 and r.json()["links"] == 2
+
+
+def test_api_paths_carry_their_evidence(client, world):
+    from tests.network.test_store import PEOPLE
+
+    headers = world.headers("analyst@a")
+    client.post("/api/v1/network/import", headers=headers, files={"file": ("c.jsonl", PEOPLE)})
+    found = {e["caption"]: e["id"] for e in
+             client.get("/api/v1/network/entities", headers=headers).json()}
+    r = client.get("/api/v1/network/paths", headers=headers,
+                   params={"source": found["Piet Bakker"], "target": found["Chem Trade BV"]})
+    assert r.status_code == 200, r.text
+    best = r.json()["shortest"][0]
+    assert best["hops"] == 2
+    schemas = [step["records"][0]["attrs"]["schema"] for step in best["steps"]]
+    assert schemas == ["Associate", "Ownership"]
+    lonely = client.post("/api/v1/network/import", headers=headers, files={"file": (
+        "x.jsonl", b'{"id": "z", "schema": "Person", "properties": {"name": ["Zed"]}}\n')})
+    assert lonely.status_code == 200
+    zed = client.get("/api/v1/network/entities", headers=headers, params={"q": "zed"}).json()
+    r = client.get("/api/v1/network/paths", headers=headers,
+                   params={"source": zed[0]["id"], "target": found["Chem Trade BV"]})
+    assert r.status_code == 404

@@ -122,3 +122,11 @@ def pending(session: ReadSession, actor: ActorDep,
 @router.get("/resolution/canonical", summary="Canonical id of every entity of your agency")
 def canonical(session: ReadSession, actor: ActorDep) -> dict[int, str]:
     return service.canonical(session, actor=actor)
+
+
+@router.get("/paths", summary="Shortest and short paths between two entities, with evidence")
+def paths(session: ReadSession, actor: ActorDep, source: int, target: int,
+          weight_as: Annotated[str, Query(pattern="^(strength|distance)$")] = "strength",
+          max_hops: Annotated[int, Query(ge=1, le=6)] = 4) -> dict[str, Any]:
+    return service.paths(session, actor=actor, source_id=source, target_id=target,
+                         weight_as=weight_as, max_hops=max_hops)

@@ -24,7 +24,7 @@ from interdict.auth.roles import Permission
 from interdict.auth.scoping import visible_to
 from interdict.errors import FieldError, InvalidData, NotFound
 from interdict.network import store
-from interdict.network.analysis import Options, analyze
+from interdict.network.analysis import Options, analyze, short_paths, shortest_paths
 from interdict.network.disruption import STRATEGIES, simulate
 from interdict.network.graph import EdgeRecord, Graph, check_weight_as
 from interdict.network.models import (
@@ -467,3 +467,24 @@ def rank_changes(session: Session, *, actor: Actor, top: int = 10) -> dict[str, 
             table[p].append(ranking.get(p))
     return {"periods": spans, "players": [{"node": p, "label": overall["labels"][p],
                                            "ranks": table[p]} for p in players]}
+
+
+def paths(session: Session, *, actor: Actor, source_id: int, target_id: int,
+          weight_as: str = "strength", max_hops: int = 4) -> dict[str, Any]:
+    """Shortest and other short paths between two entities, with the links behind each step.
+
+    Each step lists the recorded links (their schema and link id) so an analyst can open the
+    evidence; entities merged by resolution are reached through their canonical id.
+    """
+    g = graph(session, actor=actor)
+    mapping = canonical(session, actor=actor)
+    ends = [mapping.get(i, str(i)) for i in (source_id, target_id)]
+    for end, entity_id in zip(ends, (source_id, target_id), strict=True):
+        if end not in g.index:
+            raise NotFound(f"entity {entity_id} has no visible link")
+    best = shortest_paths(g, ends[0], ends[1], weight_as=check_weight_as(weight_as))
+    more = short_paths(g, ends[0], ends[1], max_hops=max_hops,
+                       weight_as=check_weight_as(weight_as))
+    return {"weight_as": weight_as, "labels": {n: g.label(n) for n in g.ids},
+            "shortest": [p.to_dict() for p in best],
+            "short": [p.to_dict() for p in more if p.nodes not in {q.nodes for q in best}]}
