@@ -69,7 +69,7 @@ def import_(obj: CliContext, path: Path, kind: str, mapping_path: Path | None,
         f"{result.entities} entities, {result.links} links, {result.values_added} values"))
 
 
-@click.command("export")
+@click.command("export-records")
 @click.option("--format", "fmt", type=click.Choice(["ftm", "anx"]), default="ftm",
               show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
