@@ -19,6 +19,7 @@ from typing import Protocol
 from benchmarks import (
     api_throughput,
     entity_resolution,
+    network_analysis,
     spectra_identification,
     substances_screening,
 )
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "substances_screening": substances_screening,
     "spectra_identification": spectra_identification,
     "entity_resolution": entity_resolution,
+    "network_analysis": network_analysis,
 }
 
 

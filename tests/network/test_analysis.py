@@ -85,10 +85,12 @@ def assert_matches_networkx(graph: Graph, weight_as: str = "strength") -> an.Ana
         expected["in_degree"] = nx.in_degree_centrality(g)
         expected["out_degree"] = nx.out_degree_centrality(g)
         expected["in_strength"] = dict(g.in_degree(weight="strength"))
-    tolerance = {"pagerank": 1e-8, "katz": 1e-8, "eigenvector": 1e-6}
+    tolerance = {"pagerank": 1e-8, "katz": 1e-8, "eigenvector": 1e-5}
     try:
-        expected["eigenvector"] = nx.eigenvector_centrality(g, weight=walk, tol=1e-12,
-                                                            max_iter=20000)
+        # networkx's pure-Python iteration is slow where the spectral gap is small
+        # (DRUGNET); its stopping rule then leaves ~1e-6 of error, hence 1e-5 below.
+        expected["eigenvector"] = nx.eigenvector_centrality(g, weight=walk, tol=1e-9,
+                                                            max_iter=5000)
     except nx.PowerIterationFailedConvergence:
         pass
     for name, ref in expected.items():
@@ -182,8 +184,21 @@ def test_collective_influence_larger_radius():
     graph = graph_of(g.edges(), directed=False)
     for radius in (1, 3):
         ref = ci_reference(reference(graph), radius)
-        ours = an.collective_influence(graph.adjacency(), radius=radius)
+        ours, how = an.collective_influence(graph.adjacency(), radius=radius)
+        assert how == "exact"
         assert [ours[graph.index[n]] for n in graph.ids] == [ref[n] for n in graph.ids]
+
+
+def test_collective_influence_estimate_for_hub_heavy_graphs():
+    tree = graph_of(nx.random_labeled_tree(80, seed=2).edges(), directed=False).adjacency()
+    exact, _ = an.collective_influence(tree, exact=True)
+    estimate, how = an.collective_influence(tree, exact=False)
+    assert how.startswith("estimated") and np.array_equal(exact, estimate)
+    dense = graph_of(nx.gnp_random_graph(50, 0.2, seed=1).edges(), directed=False).adjacency()
+    exact, _ = an.collective_influence(dense, exact=True)
+    estimate, _ = an.collective_influence(dense, exact=False)
+    assert (estimate >= exact).all() and (estimate > exact).any()
+    assert an.collective_influence(dense)[1] == "exact"  # small: exact by default
 
 
 def brokerage_reference(g: nx.DiGraph, group: dict) -> dict:
@@ -234,13 +249,12 @@ def test_communities_are_reproducible_and_labelled_by_size():
 
 
 def test_key_players_composite():
-    # A broker between two cliques outranks the clique members on the composite.
-    left = [(f"l{i}", f"l{j}") for i, j in itertools.combinations(range(5), 2)]
-    right = [(f"r{i}", f"r{j}") for i, j in itertools.combinations(range(5), 2)]
-    graph = graph_of([*left, *right, ("l0", "broker"), ("broker", "r0")], directed=False)
-    result = an.analyze(graph, an.Options(top=3))
-    assert result.key_players[0] == "broker"
-    assert set(result.key_players[1:]) == {"l0", "r0"}
+    # On a path the middle is first on all three measures; its neighbours tie and keep the
+    # input order; the ends come last.
+    graph = graph_of(nx.path_graph(5).edges(), directed=False)
+    result = an.analyze(graph, an.Options(top=5))
+    assert result.key_players == ["2", "1", "3", "0", "4"]
+    assert an.analyze(graph, an.Options(top=2)).key_players == ["2", "1"]
     order = an.key_player_order(np.array([1.0, 0.0, 0.0]), np.array([0.1, 0.5, 0.5]),
                                 np.array([0.0, 1.0, 1.0]))
     assert order.tolist() == [1, 2, 0]  # equal mean ranks: betweenness, PageRank, then index
@@ -268,6 +282,8 @@ def test_estimates_stay_within_their_stated_error():
     assert method.startswith("estimated (KADABRA")
     assert np.abs(est - exact).max() <= 0.01 * 1500 / 1498
     assert set(np.argsort(-est)[:5]) == set(np.argsort(-exact)[:5])
+    for _ in range(3):  # the same seed gives the same estimate (KADABRA runs on one thread)
+        assert np.array_equal(an.betweenness(adj, exact=False, seed=3)[0], est)
     close, harm, _ = an.closeness_harmonic(adj, exact=True)
     close_est, harm_est, how = an.closeness_harmonic(adj, exact=False, pivots=200, seed=1)
     assert "200 random pivots" in how
@@ -328,9 +344,11 @@ def test_shortest_paths_match_networkx_and_carry_evidence():
             assert sorted(list(p.nodes) for p in ours) == expected
     graph = graph_of(edges, directed=True, weighted=True)
     (best,) = an.shortest_paths(graph, "a", "d", weight_as="distance")
-    assert best.nodes == ("a", "b", "d") and best.length == 3.0
-    first = best.steps[0]
-    assert first.weight == 2.0 and [r.period for r in first.records] == ["p1", "p3"]
+    assert best.nodes == ("a", "b", "d") and best.length == 2.0
+    first = best.steps[0]  # two records a->b of length 1: the link's length is 1
+    assert first.weight == 1.0 and [r.period for r in first.records] == ["p1", "p3"]
+    (strong,) = an.shortest_paths(graph, "a", "d", weight_as="strength")
+    assert strong.nodes == ("a", "d") and strong.length == 0.25  # 4 contacts: closest
     assert best.to_dict()["steps"][0]["records"][0]["period"] == "p1"
     assert an.shortest_paths(graph, "d", "a") == []  # arcs are followed in their direction
     assert an.shortest_paths(graph, "a", "a")[0].hops == 0

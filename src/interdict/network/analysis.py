@@ -1,4 +1,9 @@
-"""Centrality, communities, cores, brokerage and key players, computed with networkit.
+"""Centrality, communities, cores, brokerage, key players and paths.
+
+networkit does the heavy lifting (shortest-path measures, PageRank, cores, communities);
+eigenvector and Katz centrality use scipy's sparse algebra instead, because networkit's
+versions follow other conventions (Katz without the constant term, out-edges, its own
+alpha) and the scores must be the ones networkx gives.
 
 Every score follows networkx's definition *and normalisation* exactly (the tests compare
 each metric with networkx on small graphs and on every shared criminal network), so that a
@@ -31,13 +36,15 @@ Path measures read ``distance`` and walk measures ``strength`` (see ``graph``), 
 ``weight_as`` decides what a weight means once for all of them.
 
 Exact algorithms run while n * m <= :data:`EXACT_WORK`; above it betweenness, closeness and
-harmonic are *estimated* and ``methods`` in the result states the estimator and its error
-(see :func:`analyze`). Everything else is exact (iterative ones to ``tol``).
+harmonic are *estimated*, as is collective influence once hubs make its two-hop rings too
+large (:data:`CI_EXACT_WORK`); ``methods`` in the result states each estimator and its
+error. Everything else is exact (iterative ones to ``tol``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -168,6 +175,20 @@ def _nk() -> Any:
     return nk
 
 
+@contextmanager
+def _seeded_single_thread(seed: int, *, per_thread: bool = False) -> Iterator[None]:
+    """networkit's randomised algorithms (KADABRA, Leiden, Louvain) only give the same
+    result for the same seed on one thread: set both, restore the thread count after."""
+    nk = _nk()
+    threads = nk.getMaxNumberOfThreads()
+    nk.setNumberOfThreads(1)
+    try:
+        nk.engineering.setSeed(seed, per_thread)
+        yield
+    finally:
+        nk.setNumberOfThreads(threads)
+
+
 def betweenness(adj: Adjacency, *, exact: bool = True, epsilon: float = 0.01,
                 delta: float = 0.1, pivots: int = 128, seed: int = 0) -> tuple[FloatArray, str]:
     """Normalised betweenness and how it was computed.
@@ -188,16 +209,19 @@ def betweenness(adj: Adjacency, *, exact: bool = True, epsilon: float = 0.01,
         raw = np.asarray(nk.centrality.Betweenness(g, normalized=False).run().scores())
         return raw * scale, "exact (Brandes, networkit)"
     if not adj.directed and not adj.weighted:
-        nk.engineering.setSeed(seed, True)  # KADABRA refuses to run without per-thread seeds
-        algo = nk.centrality.KadabraBetweenness(g, epsilon, delta, deterministic=True).run()
+        # KADABRA refuses to run without per-thread seeds, and its adaptive stopping point
+        # varies between runs on several threads even with ``deterministic``.
+        with _seeded_single_thread(seed, per_thread=True):
+            algo = nk.centrality.KadabraBetweenness(g, epsilon, delta,
+                                                    deterministic=True).run()
         # KADABRA reports 2 * (paths through v) / (n (n - 1)) for undirected graphs.
         est = np.asarray(algo.scores()) * n / (2.0 * (n - 2))
         bound = epsilon * n / (n - 2)
         return est, (f"estimated (KADABRA adaptive path sampling): each score within "
                      f"+/-{bound:.4g} of the exact value with probability >= {1 - delta:g}")
-    nk.engineering.setSeed(seed, False)
     k = min(pivots, n)
-    raw = np.asarray(nk.centrality.EstimateBetweenness(g, k, False, False).run().scores())
+    with _seeded_single_thread(seed):
+        raw = np.asarray(nk.centrality.EstimateBetweenness(g, k, False, False).run().scores())
     return raw * scale, (f"estimated (pivot sampling, Geisberger-Sanders-Schultes, {k} "
                          "sources): unbiased, no worst-case error bound")
 
@@ -253,21 +277,22 @@ def closeness_harmonic(adj: Adjacency, *, exact: bool = True, pivots: int = 128,
 def pagerank(adj: Adjacency, *, alpha: float = 0.85, tol: float = 1e-10) -> FloatArray:
     """PageRank as networkx: teleport ``1 - alpha``, dangling rank spread uniformly.
 
-    networkit only redistributes the rank of sinks (isolates included) in directed graphs,
-    so an undirected graph is given to it as its symmetric directed version, which walks
-    the same way.
+    networkit only redistributes the rank of sinks in directed graphs. In an undirected
+    graph the only sinks are isolates, and spreading their rank uniformly adds the same
+    amount to every node as the teleport does, so networkx's vector is networkit's
+    sink-less fixed point rescaled to sum 1 (no symmetric directed copy of the graph needed).
     """
     nk = _nk()
     if adj.n == 0:
         return np.zeros(0)
     g = adj.nk_graph("strength")
-    if not adj.directed:
-        u, v = np.concatenate([adj.u, adj.v]), np.concatenate([adj.v, adj.u])
-        w = np.concatenate([adj.strength, adj.strength])
-        g = nk.GraphFromCoo((w, (u, v)), n=adj.n, weighted=adj.weighted, directed=True)
-    sinks = nk.centrality.SinkHandling.DistributeSinks
-    algo = nk.centrality.PageRank(g, alpha, tol, distributeSinks=sinks)
-    return np.asarray(algo.run().scores())
+    if adj.directed:
+        sinks = nk.centrality.SinkHandling.DistributeSinks
+        return np.asarray(nk.centrality.PageRank(g, alpha, tol, distributeSinks=sinks)
+                          .run().scores())
+    scores = np.asarray(nk.centrality.PageRank(g, alpha, tol).run().scores(),
+                        dtype=np.float64)
+    return scores / float(scores.sum())
 
 
 def eigenvector(adj: Adjacency, *, tol: float = 1e-10,
@@ -350,20 +375,43 @@ def katz(adj: Adjacency, *, alpha: float | None = None, beta: float = 1.0,
 # --- structure -----------------------------------------------------------------------------
 
 
-def collective_influence(adj: Adjacency, *, radius: int = 2) -> FloatArray:
-    """CI_l(i) = (k_i - 1) * sum over j at distance exactly l of (k_j - 1), undirected view.
+#: Two-hop walks (sum of squared degrees) above which radius-2 collective influence is
+#: estimated: exact CI must list every node's distance-2 ring, which hubs make huge.
+CI_EXACT_WORK = 3e7
 
-    Computed with sparse boolean frontiers in row blocks sized so that no block's two-hop
-    neighbourhood holds more than a few million entries (hubs make it large).
+
+def collective_influence(adj: Adjacency, *, radius: int = 2,
+                         exact: bool | None = None) -> tuple[FloatArray, str]:
+    """CI_l(i) = (k_i - 1) * sum over j at distance exactly l of (k_j - 1), undirected view,
+    and how it was computed.
+
+    Exact: sparse boolean frontiers in row blocks sized so that no block's neighbourhood
+    holds more than a few million entries. Estimate (radius 2, when the two-hop walks exceed
+    :data:`CI_EXACT_WORK`): the ring is replaced by the non-backtracking two-step walks,
+    (k_i - 1) * (sum over neighbours j of S_j - k_i (k_i - 1)) with S_j the sum of (k - 1)
+    over j's neighbours. Both are equal where i's two-hop neighbourhood is a tree; a triangle
+    or a node reached twice is counted more than once, so the estimate is an upper bound.
     """
-    import scipy.sparse as sp
-
     und = adj.undirected()
     n = und.n
     if n == 0 or und.m == 0:
-        return np.zeros(n)
+        return np.zeros(n), "exact"
     a = (und.matrix() > 0).astype(np.float64).tocsr()
     k = np.asarray(a.sum(axis=1)).ravel()
+    if exact is None:
+        exact = radius != 2 or float((k * k).sum()) <= CI_EXACT_WORK
+    if not exact:
+        walks = a @ (a @ (k - 1)) - k * (k - 1)
+        return np.where(k > 0, (k - 1) * walks, 0.0), (
+            "estimated (non-backtracking two-step walks; exact on tree-like "
+            "neighbourhoods, an upper bound where triangles or squares close)")
+    return _ci_exact(a, k, radius), "exact"
+
+
+def _ci_exact(a: Any, k: FloatArray, radius: int) -> FloatArray:
+    import scipy.sparse as sp
+
+    n = len(k)
     bound = k.copy()
     for _ in range(max(radius - 1, 0)):
         bound = np.minimum(a @ bound, n)
@@ -416,10 +464,7 @@ def communities(adj: Adjacency, *, method: Method = "leiden", seed: int = 0,
     if und.m == 0:
         return np.arange(n, dtype=np.int64), 0.0
     g = und.nk_graph("strength")
-    threads = nk.getMaxNumberOfThreads()
-    nk.setNumberOfThreads(1)
-    try:
-        nk.engineering.setSeed(seed, False)
+    with _seeded_single_thread(seed):
         if method == "leiden":
             algo = nk.community.ParallelLeiden(g, randomize=True, iterations=3,
                                                gamma=resolution)
@@ -429,8 +474,6 @@ def communities(adj: Adjacency, *, method: Method = "leiden", seed: int = 0,
             raise InvalidData("unknown community method", errors=[
                 FieldError("communities", f"{method!r} is not one of leiden, louvain")])
         partition = algo.run().getPartition()
-    finally:
-        nk.setNumberOfThreads(threads)
     raw = np.asarray(partition.getVector(), dtype=np.int64)
     labels = _relabel(raw)
     return labels, _modularity(und, labels, resolution)
@@ -549,7 +592,7 @@ def analyze(graph: Graph, options: Options | None = None) -> Analysis:
                      "degenerate (zero for actors no cycle reaches); prefer Katz or PageRank")
     pr = pagerank(adj, alpha=opts.pagerank_alpha, tol=opts.tol)
     kz, alpha = katz(adj, alpha=opts.katz_alpha, beta=opts.katz_beta, tol=opts.tol)
-    ci = collective_influence(adj, radius=opts.ci_radius)
+    ci, ci_method = collective_influence(adj, radius=opts.ci_radius, exact=opts.exact)
     core = k_core(adj)
     community, modularity = communities(adj, method=opts.communities, seed=opts.seed,
                                         resolution=opts.resolution)
@@ -564,7 +607,7 @@ def analyze(graph: Graph, options: Options | None = None) -> Analysis:
         "degree": "exact", "strength": "exact", "betweenness": bet_method,
         "closeness": close_method, "harmonic": close_method, "eigenvector": iterative,
         "pagerank": iterative, "katz": "exact (linear solve)" if n <= 5000 else iterative,
-        "collective_influence": "exact", "k_core": "exact",
+        "collective_influence": ci_method, "k_core": "exact",
         "community": f"{opts.communities} (heuristic: modularity is a lower bound of the "
                      "optimum), seeded and single-threaded",
     }
@@ -620,7 +663,7 @@ def metric(adj: Adjacency, name: str, options: Options | None = None) -> FloatAr
     if name == "katz":
         return katz(adj, alpha=opts.katz_alpha, beta=opts.katz_beta, tol=opts.tol)[0]
     if name == "collective_influence":
-        return collective_influence(adj, radius=opts.ci_radius)
+        return collective_influence(adj, radius=opts.ci_radius, exact=opts.exact)[0]
     if name == "k_core":
         return k_core(adj).astype(np.float64)
     raise InvalidData("unknown metric", errors=[

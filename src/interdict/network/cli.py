@@ -111,6 +111,12 @@ def _analysis_table(graph: Graph, result: analysis.Analysis, weight_as: str) -> 
                      f"{_fmt(s['strength'][i]):>9} {_fmt(s['betweenness'][i]):>11} "
                      f"{_fmt(s['pagerank'][i]):>8} {int(s['k_core'][i]):>4} "
                      f"{int(result.community[i]):>9}")
+    if result.brokerage is not None:
+        lines.append(f"brokerage roles (groups: {result.params['groups']}):")
+        for i in result.top(len(result.key_players)):
+            counts = ", ".join(f"{role} {int(result.brokerage[role][i])}"
+                               for role in analysis.ROLES)
+            lines.append(f"  {graph.label(graph.ids[i])[:20]:<20} {counts}")
     lines.append(f"key players: {analysis.KEY_PLAYER_RULE}")
     estimated = sorted({m for m in result.methods.values() if m.startswith("estimated")})
     lines += [f"  {m}" for m in estimated]

@@ -105,9 +105,16 @@ def removal_scores(adj: Adjacency, strategy: str, *, removed: BoolArray, seed: i
     if strategy == "katz":
         return analysis.katz(current)[0]
     if strategy == "collective_influence":
-        return analysis.collective_influence(current)
+        return analysis.collective_influence(current)[0]
     raise InvalidData("unknown strategy", errors=[
         FieldError("strategy", f"{strategy!r} is not one of {', '.join(STRATEGIES)}")])
+
+
+def _comparable(scores: FloatArray) -> FloatArray:
+    """Scores rounded to 9 significant digits of the largest: actors in symmetric positions
+    then tie exactly and the documented tie-breaks decide, not floating-point noise."""
+    top = float(np.max(np.abs(scores))) if len(scores) else 0.0
+    return np.round(scores / top, 9) if top > 0 else scores
 
 
 def simulate(graph: Graph, *, strategy: str, mode: str = "sequential", block_size: int = 1,
@@ -142,7 +149,8 @@ def simulate(graph: Graph, *, strategy: str, mode: str = "sequential", block_siz
         if strategy == "random":
             chosen = [int(i) for i in shuffled[~removed[shuffled]][:per_step]]
         else:
-            scores = removal_scores(adj, strategy, removed=removed, seed=seed, exact=exact_bc)
+            scores = _comparable(removal_scores(adj, strategy, removed=removed, seed=seed,
+                                                exact=exact_bc))
             scores = np.where(removed, -np.inf, scores)
             degree = analysis.degree_centrality(adj.without(removed))[0]
             order = np.lexsort((np.arange(n), -degree, -scores))

@@ -212,13 +212,14 @@ class Graph:
             src, dst = new[src], new[dst]
         else:
             ids = list(self.ids)
+        kept = set(ids)
         return Graph(ids, directed=self.directed, weighted=self.weighted, source=src,
                      target=dst, weight=self.weight[idx], period=self.period[idx],
                      periods=self.periods,
                      link_attrs=None if self.link_attrs is None
                      else [self.link_attrs[i] for i in idx],
-                     labels={k: v for k, v in self.labels.items() if k in set(ids)},
-                     node_attrs={k: v for k, v in self.node_attrs.items() if k in set(ids)},
+                     labels={k: v for k, v in self.labels.items() if k in kept},
+                     node_attrs={k: v for k, v in self.node_attrs.items() if k in kept},
                      name=self.name, notes=[*self.notes, *notes])
 
     def with_options(self, *, directed: bool | None = None,
