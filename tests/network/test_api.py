@@ -105,3 +105,25 @@ def test_api_paths_carry_their_evidence(client, world):
     r = client.get("/api/v1/network/paths", headers=headers,
                    params={"source": zed[0]["id"], "target": found["Chem Trade BV"]})
     assert r.status_code == 404
+
+
+def test_api_graph_exports_carry_metrics_and_reread(client, world):
+    from xml.etree import ElementTree as ET
+
+    from interdict.network.readers import read_edgelist
+    from tests.network.test_store import PEOPLE
+
+    headers = world.headers("analyst@a")
+    client.post("/api/v1/network/import", headers=headers, files={"file": ("c.jsonl", PEOPLE)})
+    graphml = client.get("/api/v1/network/export", headers=headers,
+                         params={"format": "graphml"})
+    assert graphml.status_code == 200
+    root = ET.fromstring(graphml.text)
+    keys = {k.get("attr.name") for k in root.iter("{http://graphml.graphdrawing.org/xmlns}key")}
+    assert {"betweenness", "community", "label"} <= keys
+    gexf = client.get("/api/v1/network/export", headers=headers, params={"format": "gexf"})
+    assert gexf.status_code == 200 and "<gexf" in gexf.text
+    csv_text = client.get("/api/v1/network/export", headers=headers,
+                          params={"format": "csv"}).text
+    again = read_edgelist(csv_text.encode(), directed=False, weighted=True)
+    assert (again.n, again.number_of_records) == (3, 2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -80,10 +82,18 @@ def neighbours(entity_id: int, session: ReadSession, actor: ActorDep) -> dict[st
     return service.neighbours(session, actor=actor, entity_id=entity_id)
 
 
-@router.get("/export", summary="Export the visible file: FtM JSON lines or i2 ANX XML",
-            response_class=PlainTextResponse)
+@router.get("/export", summary="Export the visible file: FtM JSON lines, i2 ANX XML, "
+            "GraphML, GEXF or CSV (edge list)", response_class=PlainTextResponse)
 def export(session: WriteSession, actor: ActorDep,
-           format: Annotated[str, Query(pattern="^(ftm|anx)$")] = "ftm") -> PlainTextResponse:
+           format: Annotated[str, Query(pattern="^(ftm|anx|graphml|gexf|csv)$")] = "ftm"
+           ) -> PlainTextResponse:
+    if format in ("graphml", "gexf", "csv"):
+        with tempfile.TemporaryDirectory() as folder:
+            files = service.export_graph_files(session, actor=actor, to=format,
+                                               out=Path(folder) / f"network.{format}")
+            return PlainTextResponse(files[0].read_text(encoding="utf-8"),
+                                     media_type="application/xml" if format != "csv"
+                                     else "text/csv")
     if format == "anx":
         return PlainTextResponse(service.export_anx(session, actor=actor),
                                  media_type="application/xml")

@@ -70,14 +70,19 @@ def import_(obj: CliContext, path: Path, kind: str, mapping_path: Path | None,
 
 
 @click.command("export-records")
-@click.option("--format", "fmt", type=click.Choice(["ftm", "anx"]), default="ftm",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["ftm", "anx", "graphml", "gexf", "csv"]),
+              default="ftm", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @pass_ctx
 def export(obj: CliContext, fmt: str, out: Path) -> None:
-    """Export the agency's file as FtM JSON lines or an i2 ANX chart (audited disclosure)."""
+    """Export the agency's file: FtM JSON lines, an i2 ANX chart, or the network as GraphML,
+    GEXF or CSV with every metric (an audited disclosure)."""
     with obj.session() as session:
         actor = obj.system_actor(session)
+        if fmt in ("graphml", "gexf", "csv"):
+            written = service.export_graph_files(session, actor=actor, to=fmt, out=out)
+            err("wrote " + ", ".join(str(p) for p in written))
+            return
         text = (service.export_anx(session, actor=actor) if fmt == "anx"
                 else service.export_ftm(session, actor=actor))
     out.write_text(text, encoding="utf-8")

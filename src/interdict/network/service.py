@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -26,6 +27,7 @@ from interdict.errors import FieldError, InvalidData, NotFound
 from interdict.network import store
 from interdict.network.analysis import Options, analyze, short_paths, shortest_paths
 from interdict.network.disruption import STRATEGIES, simulate
+from interdict.network.exports import export_graph
 from interdict.network.graph import EdgeRecord, Graph, check_weight_as
 from interdict.network.models import (
     Entity,
@@ -488,3 +490,16 @@ def paths(session: Session, *, actor: Actor, source_id: int, target_id: int,
     return {"weight_as": weight_as, "labels": {n: g.label(n) for n in g.ids},
             "shortest": [p.to_dict() for p in best],
             "short": [p.to_dict() for p in more if p.nodes not in {q.nodes for q in best}]}
+
+
+def export_graph_files(session: Session, *, actor: Actor, to: str, out: Path,
+                       weight_as: str = "strength") -> list[Path]:
+    """The visible network as GraphML, GEXF or CSV (edges, and nodes beside them), with every
+    metric and the community as node attributes; audited as a disclosure."""
+    g = graph(session, actor=actor)
+    result = analyze(g, Options(weight_as=check_weight_as(weight_as))) if g.n else None
+    written = export_graph(g, out, to=to, weight_as=check_weight_as(weight_as), result=result)
+    audit(session, actor=actor, action=AuditAction.record_disclosed, resource_type=RESOURCE,
+          resource_id="export", details={"format": to, "nodes": g.n,
+                                         "links": g.number_of_records})
+    return written
