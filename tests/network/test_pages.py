@@ -120,5 +120,8 @@ def test_analysis_page_key_players_disruption_and_ranks(client, world):
     assert 'id="rank-changes"' in page.text and "phase 3" in page.text
     one = client.get("/network/analysis", params={"period": "phase 1", "weight_as": "distance"})
     assert "weights as <b>distance</b>" in one.text and 'id="rank-changes"' not in one.text
+    assert "; directed, weights" in one.text  # CAVIAR's calls keep their direction
+    forced = client.get("/network/analysis", params={"direction": "undirected"})
+    assert "; undirected, weights" in forced.text
     metrics = client.get("/network/chart/metrics").json()
     assert metrics["key_players"] and all("community" in m for m in metrics["metrics"].values())

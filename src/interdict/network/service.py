@@ -404,8 +404,12 @@ def import_network(session: Session, *, actor: Actor, registry: Registry, filena
 
 
 def graph(session: Session, *, actor: Actor, period: str | None = None,
-          canonical_ids_: bool = True) -> Graph:
-    """The visible links as a graph of entity ids (merged by canonical id when judged so)."""
+          canonical_ids_: bool = True, directed: bool | None = None) -> Graph:
+    """The visible links as a graph of entity ids (merged by canonical id when judged so).
+
+    ``directed`` None: directed when every link is (calls), undirected as soon as one is not
+    (an association has no direction); the analyst can force either reading.
+    """
     rows = links(session, actor=actor, period=period)
     mapping = canonical(session, actor=actor) if canonical_ids_ else {}
     captions = dict(session.execute(select(Entity.id, Entity.caption).where(
@@ -418,15 +422,17 @@ def graph(session: Session, *, actor: Actor, period: str | None = None,
                           period=r.period, attrs={"schema": r.schema, "link": str(r.id)})
                for r in rows if node(r.source_id) != node(r.target_id)]
     labels = {node(i): c for i, c in captions.items()}
-    directed = bool(rows) and all(r.directed for r in rows)
+    if directed is None:
+        directed = bool(rows) and all(r.directed for r in rows)
     return Graph.from_records(records, directed=directed, weighted=True, labels=labels,
                               name=f"{actor.agency_code} intelligence file")
 
 
 def analyse(session: Session, *, actor: Actor, period: str | None = None,
-            weight_as: str = "strength", top: int = 15) -> dict[str, Any]:
+            weight_as: str = "strength", top: int = 15,
+            directed: bool | None = None) -> dict[str, Any]:
     """Key players, communities and every centrality of the visible network (or one period)."""
-    g = graph(session, actor=actor, period=period)
+    g = graph(session, actor=actor, period=period, directed=directed)
     if g.n == 0:
         return {"nodes": 0, "edges": 0, "key_players": [], "rows": [], "period": period}
     result = analyze(g, Options(weight_as=check_weight_as(weight_as), top=top))
@@ -444,9 +450,10 @@ def analyse(session: Session, *, actor: Actor, period: str | None = None,
 
 def disruption(session: Session, *, actor: Actor, mode: str = "sequential",
                block_size: int = 1, period: str | None = None,
-               strategies: Sequence[str] = STRATEGIES) -> list[dict[str, Any]]:
+               strategies: Sequence[str] = STRATEGIES,
+               directed: bool | None = None) -> list[dict[str, Any]]:
     """Largest-component curves of removing actors by each strategy, for one chart."""
-    g = graph(session, actor=actor, period=period)
+    g = graph(session, actor=actor, period=period, directed=directed)
     out = []
     for strategy in strategies:
         run = simulate(g, strategy=strategy, mode=mode, block_size=block_size)
@@ -455,14 +462,15 @@ def disruption(session: Session, *, actor: Actor, mode: str = "sequential",
     return out
 
 
-def rank_changes(session: Session, *, actor: Actor, top: int = 10) -> dict[str, Any]:
+def rank_changes(session: Session, *, actor: Actor, top: int = 10,
+                 directed: bool | None = None) -> dict[str, Any]:
     """How the overall key players rank (by betweenness) in each period of the file."""
     spans = periods(session, actor=actor)
-    overall = analyse(session, actor=actor, top=top)
+    overall = analyse(session, actor=actor, top=top, directed=directed)
     players = [row["node"] for row in overall["rows"]]
     table: dict[str, list[int | None]] = {p: [] for p in players}
     for span in spans:
-        scores = analyse(session, actor=actor, period=span, top=10_000)
+        scores = analyse(session, actor=actor, period=span, top=10_000, directed=directed)
         ranking = {row["node"]: row_index + 1 for row_index, row in enumerate(
             sorted(scores["rows"], key=lambda r: -(r["betweenness"] or 0.0)))}
         for p in players:

@@ -85,16 +85,20 @@ def resolution_judge(session: WriteSession, actor: PageActor,
 
 @router.get("/network/analysis")
 def analysis_page(request: Request, session: ReadSession, actor: PageActor, period: str = "",
-                  weight_as: str = "strength", mode: str = "sequential") -> Response:
-    result = service.analyse(session, actor=actor, period=period or None, weight_as=weight_as)
+                  weight_as: str = "strength", mode: str = "sequential",
+                  direction: str = "auto") -> Response:
+    directed = {"directed": True, "undirected": False}.get(direction)
+    result = service.analyse(session, actor=actor, period=period or None, weight_as=weight_as,
+                             directed=directed)
     curves = service.disruption(session, actor=actor, mode=mode,
                                 block_size=3 if mode == "block" else 1,
-                                period=period or None) if result["nodes"] else []
-    ranks = service.rank_changes(session, actor=actor) if not period and result["nodes"] \
-        else None
+                                period=period or None, directed=directed) \
+        if result["nodes"] else []
+    ranks = service.rank_changes(session, actor=actor, directed=directed) \
+        if not period and result["nodes"] else None
     return render(request, "network_analysis.html", actor, a=result, curves=curves,
                   ranks=ranks, periods=service.periods(session, actor=actor), period=period,
-                  weight_as=weight_as, mode=mode)
+                  weight_as=weight_as, mode=mode, direction=direction)
 
 
 @router.get("/network/chart/metrics")
