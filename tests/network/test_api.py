@@ -127,3 +127,18 @@ def test_api_graph_exports_carry_metrics_and_reread(client, world):
                           params={"format": "csv"}).text
     again = read_edgelist(csv_text.encode(), directed=False, weighted=True)
     assert (again.n, again.number_of_records) == (3, 2)
+
+
+def test_api_analysis_and_disruption(client, world):
+    from tests.network.test_store import PEOPLE
+
+    headers = world.headers("analyst@a")
+    client.post("/api/v1/network/import", headers=headers, files={"file": ("c.jsonl", PEOPLE)})
+    result = client.get("/api/v1/network/analysis", headers=headers).json()
+    assert result["nodes"] == 3 and result["weight_as"] == "strength"
+    jan = next(r for r in result["rows"] if r["label"] == "Jan de Vries")
+    assert jan["rank"] == 1 and jan["betweenness"] == 1.0  # the only broker of the three
+    curves = client.get("/api/v1/network/disruption", headers=headers).json()
+    by = {c["strategy"]: c for c in curves}
+    assert by["betweenness"]["removed_labels"][0] == "Jan de Vries"
+    assert by["betweenness"]["lcc"][:2] == [3, 1]

@@ -140,3 +140,28 @@ def paths(session: ReadSession, actor: ActorDep, source: int, target: int,
           max_hops: Annotated[int, Query(ge=1, le=6)] = 4) -> dict[str, Any]:
     return service.paths(session, actor=actor, source_id=source, target_id=target,
                          weight_as=weight_as, max_hops=max_hops)
+
+
+def _direction(direction: str) -> bool | None:
+    return {"directed": True, "undirected": False}.get(direction)
+
+
+@router.get("/analysis", summary="Centralities, communities and key players of the visible "
+            "network (or one period)")
+def analysis(session: ReadSession, actor: ActorDep, period: str | None = None,
+             weight_as: Annotated[str, Query(pattern="^(strength|distance)$")] = "strength",
+             direction: Annotated[str, Query(pattern="^(auto|directed|undirected)$")] = "auto",
+             top: Annotated[int, Query(ge=1, le=500)] = 15) -> dict[str, Any]:
+    return service.analyse(session, actor=actor, period=period, weight_as=weight_as, top=top,
+                           directed=_direction(direction))
+
+
+@router.get("/disruption", summary="Largest-component curves of removing actors by each "
+            "strategy")
+def disruption(session: ReadSession, actor: ActorDep, period: str | None = None,
+               mode: Annotated[str, Query(pattern="^(sequential|block)$")] = "sequential",
+               block_size: Annotated[int, Query(ge=1, le=100)] = 1,
+               direction: Annotated[str, Query(pattern="^(auto|directed|undirected)$")] = "auto"
+               ) -> list[dict[str, Any]]:
+    return service.disruption(session, actor=actor, mode=mode, block_size=block_size,
+                              period=period, directed=_direction(direction))
