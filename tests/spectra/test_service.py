@@ -237,3 +237,64 @@ def test_browser_upload_spectrum_and_see_ranked_matches(live_server, page, world
     expect(page.locator("#spectrum-chart canvas")).to_have_count(1)
     assert re.search(r"/spectra/identifications/\d+$", page.url)
     page.screenshot(path=str(tmp_path / "result.png"), full_page=True)
+
+
+def test_unsearchable_spectra_and_messy_identifiers_at_import(world):
+    files, ids = _raman_files()
+    outside = ("nir.csv", b"x,y\n4000,1\n4001,2\n4002,1\n")  # beyond the Raman axis
+    with unit_of_work(world.db) as session, pytest.raises(InvalidData) as caught:
+        service.import_library(session, actor=world.actor("lab@a"), name="Diluents",
+                               files=files + [outside], technique=Technique.RAMAN,
+                               identifiers=ids)
+    assert any(e.field == "nir.csv" and "cannot be searched" in e.reason
+               for e in caught.value.errors)
+    messy = _msp("Cocaine HCl", "InChIKey=ZPUCINDJVBIVPJ-LJISPDSOSA-N", [(82, 999), (182, 600),
+                                                                       (303, 200)])
+    messy = messy.replace("Num Peaks", "CAS#: 50-36-2; 53-21-4 (hydrochloride)\nNum Peaks")
+    with unit_of_work(world.db) as session:
+        service.import_library(session, actor=world.actor("lab@a"), name="Drugs (EI)",
+                               files=[("coke.msp", messy.encode())])
+        entry = session.scalar(select(LibrarySpectrum))
+        assert entry is not None and entry.inchikey == "ZPUCINDJVBIVPJ-LJISPDSOSA-N"
+        assert entry.cas is None and "CAS 50-36-2; 53-21-4" in entry.file_metadata[
+            "ignored identifiers"]
+        # The same spectrum under another name is the same entry.
+        again = service.import_library(session, actor=world.actor("lab@a"), name="Drugs (EI)",
+                                       files=[("copy.msp", messy.replace(
+                                           "Cocaine HCl", "Coke").encode())])
+        assert again.added == 0 and again.already_present == 1
+    with unit_of_work(world.db) as session:
+        out = service.identify(session, actor=world.actor("lab@a"), registry=REGISTRY,
+                               data=messy.encode(), filename="q.msp")
+    assert out.controlled and out.candidates[0].control.controlled  # type: ignore[union-attr]
+
+
+def test_salt_names_and_ties_between_substances(world):
+    peaks = [(42, 80), (105, 120), (146, 210), (189, 120), (245, 999), (336, 21)]
+    salt = _msp("Cocaine hydrochloride", "", [(82, 999), (182, 600), (303, 200)]).replace(
+        "InChIKey: \n", "")
+    twin = _msp("Sugar standard", "", peaks).replace("InChIKey: \n", "")
+    with unit_of_work(world.db) as session:
+        service.import_library(session, actor=world.actor("lab@a"), name="Drugs (EI)",
+                               files=[("a.msp", (FENTANYL + salt).encode())])
+    with unit_of_work(world.db) as session:
+        out = service.identify(session, actor=world.actor("lab@a"), registry=REGISTRY,
+                               data=salt.encode(), filename="s.msp", top=1)
+    assert out.candidates[0].control is not None and out.candidates[0].control.controlled
+    # A non-controlled spectrum identical to fentanyl's: with only one hit shown, the
+    # confidence still sees the tie, and the finding is controlled whichever ranks first.
+    with unit_of_work(world.db) as session:
+        service.import_library(session, actor=world.actor("lab@a"), name="Drugs (EI)",
+                               files=[("t.msp", twin.encode())])
+    with unit_of_work(world.db) as session:
+        out = service.identify(session, actor=world.actor("lab@a"), registry=REGISTRY,
+                               data=twin.encode(), filename="q.msp", top=1)
+    assert out.candidates[0].name == "Sugar standard" and len(out.candidates) == 1
+    assert out.confidence.value == "medium" and "Fentanyl" in out.confidence_reason
+    assert out.controlled
+    files, ids = _raman_files()
+    with unit_of_work(world.db) as session, pytest.raises(InvalidData) as caught:
+        service.import_library(session, actor=world.actor("lab@a"), name="Multi",
+                               files=[("two.msp", (FENTANYL + CAFFEINE).encode())],
+                               identifiers={"two.msp": service.Identifiers(name="Fentanyl")})
+    assert "holds 2 spectra" in caught.value.errors[0].reason

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,7 @@ from interdict.spectra.processing import (
     VibrationalOptions,
     coverage,
     default_options,
+    process,
 )
 from interdict.spectra.schemas import (
     Candidate,
@@ -57,6 +60,7 @@ from interdict.spectra.spectrum import Spectrum, Technique
 from interdict.substances.schemas import CheckQuery
 from interdict.substances.service import check as check_substance
 from interdict.substances.service import get_index as substance_index
+from interdict.substances.service import identifier_problem
 
 RESOURCE = "spectra.library"
 SEARCHABLE = (Technique.RAMAN, Technique.IR, Technique.MS)
@@ -74,6 +78,8 @@ METRIC_DEFINITIONS = {
 HIGH, MEDIUM, LOW = 0.95, 0.85, 0.60
 #: A high-confidence hit must also beat the best other substance by this much.
 HIGH_MARGIN = 0.02
+#: Hits searched (at least) so that confidence sees the best other substance.
+CONFIDENCE_DEPTH = 10
 PLOT_SERIES = 3
 
 
@@ -159,11 +165,40 @@ def _header(metadata: Mapping[str, str], keys: Sequence[str]) -> str | None:
     return None
 
 
-def _checksum(name: str, spectrum: Spectrum) -> str:
-    digest = hashlib.sha256(name.encode())
+def _checksum(spectrum: Spectrum) -> str:
+    """Of the data only: the same measurement under another file or entry name is the same
+    library entry."""
+    digest = hashlib.sha256()
     digest.update(spectrum.x.astype("<f8").tobytes())
     digest.update(spectrum.y.astype("<f8").tobytes())
     return digest.hexdigest()
+
+
+_INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
+
+
+def _clean_identifiers(cas: str | None, smiles: str | None, inchikey: str | None
+                       ) -> tuple[str | None, str | None, str | None, list[str]]:
+    """Identifiers from a library file, kept only when well formed.
+
+    Headers in the wild hold "50-36-2; 53-21-4 (hydrochloride)" or "InChIKey=..."; a value
+    that is not one valid identifier is set aside (and noted on the entry) rather than stored
+    where a check would choke on it.
+    """
+    ignored = []
+    key = (inchikey or "").strip().upper().removeprefix("INCHIKEY=") or None
+    if key and not _INCHIKEY.match(key):
+        ignored.append(f"InChIKey {inchikey}")
+        key = None
+    number = (cas or "").strip() or None
+    if number and identifier_problem(cas=number):
+        ignored.append(f"CAS {cas}")
+        number = None
+    structure = (smiles or "").strip() or None
+    if structure and len(structure) > 1000:
+        ignored.append("SMILES longer than 1,000 characters")
+        structure = None
+    return number, structure, key, ignored
 
 
 def _retention_index(metadata: Mapping[str, str]) -> float | None:
@@ -186,20 +221,28 @@ def import_library(session: Session, *, actor: Actor, name: str,
     the version increases only when something was added.
     """
     actor.require(Permission.spectra_manage)
-    if not name.strip() or len(name) > 120:
-        raise InvalidData("library name must be 1-120 characters",
-                          errors=[FieldError("name", "1-120 characters")])
+    if not name.strip() or len(name) > 120 or "/" in name:
+        raise InvalidData("library name must be 1-120 characters without '/'",
+                          errors=[FieldError("name", "1-120 characters, no '/'")])
     if not files:
         raise InvalidData("no files to import", errors=[FieldError("files", "empty")])
     problems: list[FieldError] = []
     parsed: list[tuple[str, Spectrum]] = []
+    given = identifiers or {}
     for filename, data in files:
         try:
-            parsed += [(filename, s) for s in read_spectra(data, filename, technique=technique)]
+            spectra = read_spectra(data, filename, technique=technique)
         except SpectrumFormatError as exc:
             problems.append(FieldError(filename, exc.detail))
+            continue
+        if filename in given and len(spectra) > 1:
+            problems.append(FieldError(filename, f"{INDEX_FILE} names one substance but the file "
+                                       f"holds {len(spectra)} spectra"))
+        parsed += [(filename, s) for s in spectra]
+    # Lock the library row: two concurrent imports must not both claim the next version.
     library = session.scalar(select(SpectralLibrary).where(
-        SpectralLibrary.agency_id == actor.agency_id, SpectralLibrary.name == name))
+        SpectralLibrary.agency_id == actor.agency_id, SpectralLibrary.name == name)
+        .with_for_update())
     kinds = {s.technique for _f, s in parsed}
     if library is not None:
         kinds.add(Technique(library.technique))
@@ -209,6 +252,16 @@ def import_library(session: Session, *, actor: Actor, name: str,
     elif len(kinds) > 1:
         problems.append(FieldError("technique", "a library holds one technique; these files "
                                    f"hold {', '.join(sorted(k.value for k in kinds))}"))
+    if not problems:
+        # A spectrum the search pipeline cannot process (outside the axis, one point, values
+        # that overflow) would break every later search of the library: refuse it now.
+        technique_used = next(iter(kinds))
+        for filename, spectrum in parsed:
+            try:
+                process(spectrum, default_options(technique_used))
+            except ValueError as exc:
+                problems.append(FieldError(filename, f"{spectrum.name or 'spectrum'}: cannot be "
+                                           f"searched as {technique_used.value}: {exc}"))
     if problems:
         raise InvalidData(f"library import refused ({len(problems)} problem"
                           f"{'s' if len(problems) > 1 else ''}); nothing was imported",
@@ -221,29 +274,30 @@ def import_library(session: Session, *, actor: Actor, name: str,
         session.flush()
     existing = set(session.scalars(select(LibrarySpectrum.checksum)
                                    .where(LibrarySpectrum.library_id == library.id)))
-    given = identifiers or {}
     added = 0
     new_version = library.version + 1
     for filename, spectrum in parsed:
         ids = given.get(filename, Identifiers())
         entry_name = (ids.name or _header(spectrum.metadata, _NAME_KEYS) or spectrum.name
                       or filename)[:300]
-        checksum = _checksum(entry_name, spectrum)
+        checksum = _checksum(spectrum)
         if checksum in existing:
-            continue
+            continue  # the same spectrum, under this or another name, is already held
         existing.add(checksum)
+        cas, smiles, inchikey, ignored = _clean_identifiers(
+            ids.cas or _header(spectrum.metadata, _CAS_KEYS),
+            ids.smiles or _header(spectrum.metadata, _SMILES_KEYS),
+            ids.inchikey or _header(spectrum.metadata, _INCHIKEY_KEYS))
+        metadata = {k: str(v)[:500] for k, v in list(spectrum.metadata.items())[:100]}
+        if ignored:
+            metadata["ignored identifiers"] = "; ".join(ignored)[:500]
         session.add(LibrarySpectrum(
-            library_id=library.id, name=entry_name,
-            cas=ids.cas or _header(spectrum.metadata, _CAS_KEYS),
-            smiles=ids.smiles or _header(spectrum.metadata, _SMILES_KEYS),
-            inchikey=(ids.inchikey or _header(spectrum.metadata, _INCHIKEY_KEYS) or "").upper()
-            or None,
+            library_id=library.id, name=entry_name, cas=cas, smiles=smiles, inchikey=inchikey,
             retention_index=_retention_index(spectrum.metadata),
             x=spectrum.x.astype("<f8").tobytes(), y=spectrum.y.astype("<f8").tobytes(),
             points=int(spectrum.x.size), x_units=spectrum.x_units[:40],
             y_units=spectrum.y_units[:40], source_file=filename[:500], checksum=checksum,
-            file_metadata={k: str(v)[:500] for k, v in list(spectrum.metadata.items())[:100]},
-            added_in_version=new_version))
+            file_metadata=metadata, added_in_version=new_version))
         added += 1
     if added:
         library.version = new_version
@@ -292,12 +346,18 @@ def _library(session: Session, lib: SpectralLibrary) -> _Loaded:
     spectra = [Spectrum(np.frombuffer(r.x, dtype="<f8"), np.frombuffer(r.y, dtype="<f8"),
                         technique, name=r.name) for r in rows]
     ri = [r.retention_index if r.retention_index is not None else float("nan") for r in rows]
-    built = Library.from_spectra(spectra, _options(technique), ids=[str(r.id) for r in rows],
-                                 retention_index=ri if technique is Technique.MS else None)
+    try:
+        built = Library.from_spectra(spectra, _options(technique), ids=[str(r.id) for r in rows],
+                                     retention_index=ri if technique is Technique.MS else None)
+    except ValueError as exc:  # a spectrum stored before imports checked processability
+        raise InvalidData(f"library {lib.name!r} holds a spectrum that cannot be searched: "
+                          f"{exc}", errors=[FieldError("library", str(exc))]) from exc
     for r in rows:
         session.expunge(r)
     loaded = _Loaded(library=built, entries={r.id: r for r in rows})
     with _cache_lock:
+        for old in [k for k in _cache if k[:2] == key[:2]]:
+            del _cache[old]  # an earlier version of the same library: never served again
         if len(_cache) >= _CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
         _cache[key] = loaded
@@ -307,18 +367,37 @@ def _library(session: Session, lib: SpectralLibrary) -> _Loaded:
 # --- control status ------------------------------------------------------------------------
 
 
+#: Salt and form words a library entry's name may carry ("Cocaine HCl", "Fentanyl citrate");
+#: the lists name the base and cover its salts.
+_SALT_WORDS = re.compile(
+    r"\b(hcl|hbr|hydrochloride|hydrobromide|sulfate|sulphate|citrate|tartrate|bitartrate|"
+    r"fumarate|maleate|oxalate|phosphate|mesylate|acetate|base|free base|salt|monohydrate|"
+    r"dihydrate|hydrate)\b", re.IGNORECASE)
+
+
+def _queries(entry: LibrarySpectrum) -> list[tuple[str, str]]:
+    names = [entry.name]
+    bare = " ".join(_SALT_WORDS.sub(" ", entry.name).replace("(", " ").replace(")", " ").split())
+    if bare and bare.lower() != entry.name.lower():
+        names.append(bare)
+    return [(k, v) for k, v in [("inchikey", entry.inchikey), ("smiles", entry.smiles),
+                                ("cas", entry.cas)] if v] + [("name", n) for n in names]
+
+
 def control_status(registry: Registry, entry: LibrarySpectrum) -> ControlStatus | None:
-    """What ``substances`` says of a library entry, by its best identifier; None if unknown."""
+    """What ``substances`` says of a library entry, by its best identifier; None if unknown.
+
+    ``screened`` is True only when a structure was actually screened (a SMILES that parsed):
+    an entry known by unlisted identifiers alone may still be a class member.
+    """
     index = substance_index(registry)
-    queries = [CheckQuery(inchikey=entry.inchikey) if entry.inchikey else None,
-               CheckQuery(smiles=entry.smiles) if entry.smiles else None,
-               CheckQuery(cas=entry.cas) if entry.cas else None,
-               CheckQuery(name=entry.name)]
-    for query in (q for q in queries if q is not None):
+    screened = False
+    for kind, value in _queries(entry):
         try:
-            verdict = check_substance(index=index, query=query)
-        except InvalidData:
+            verdict = check_substance(index=index, query=CheckQuery.model_validate({kind: value}))
+        except (InvalidData, ValidationError):
             continue  # a malformed identifier in a library file: try the next one
+        screened = screened or (kind == "smiles" and verdict.parent_smiles is not None)
         if not verdict.matches:
             continue  # e.g. an InChIKey no list holds: the name may still be listed
         first = verdict.matches[0]
@@ -328,7 +407,7 @@ def control_status(registry: Registry, entry: LibrarySpectrum) -> ControlStatus 
                              matches=[{"list": m.list, "schedule": m.schedule,
                                        "substance": m.substance, "basis": m.basis.value}
                                       for m in verdict.matches[:5]])
-    if entry.smiles:
+    if screened:
         return ControlStatus(controlled=False, watch=False, summary="")
     return ControlStatus(controlled=False, watch=False, screened=False,
                          summary="identifiers on no list; no structure to screen for class "
@@ -427,7 +506,10 @@ def identify(session: Session, *, actor: Actor, registry: Registry, data: bytes,
     loaded = _library(session, lib_row)
     chosen = metric or loaded.library.default_metric
     try:
-        found = search(query, loaded.library, chosen, top=top)
+        # Confidence needs the best *other* substance even when fewer hits are shown.
+        found = search(query, loaded.library, chosen, top=max(top, CONFIDENCE_DEPTH))
+        result = unmix(query, loaded.library) if mixture and not loaded.library.is_mass \
+            else None
     except ValueError as exc:  # e.g. no overlap between the file's axis and the library's
         raise InvalidData(f"{filename}: {exc}", errors=[FieldError("file", str(exc))]) from exc
     status_cache: dict[int, ControlStatus | None] = {}
@@ -437,14 +519,14 @@ def identify(session: Session, *, actor: Actor, registry: Registry, data: bytes,
             status_cache[entry_id] = control_status(registry, loaded.entries[entry_id])
         return status_cache[entry_id]
 
-    candidates = [Candidate(rank=h.rank, entry_id=int(h.id), name=h.name,
-                            score=round(h.score, 4), library=lib_row.name,
-                            cas=loaded.entries[int(h.id)].cas,
-                            inchikey=loaded.entries[int(h.id)].inchikey,
-                            control=status(int(h.id))) for h in found.hits]
+    ranked = [Candidate(rank=h.rank, entry_id=int(h.id), name=h.name,
+                        score=round(h.score, 4), library=lib_row.name,
+                        cas=loaded.entries[int(h.id)].cas,
+                        inchikey=loaded.entries[int(h.id)].inchikey,
+                        control=status(int(h.id))) for h in found.hits]
+    candidates = ranked[:top]
     mix: MixtureOut | None = None
-    if mixture and not loaded.library.is_mass:
-        result = unmix(query, loaded.library)
+    if result is not None:
         mix = MixtureOut(
             components=[MixtureComponentOut(entry_id=int(c.id), name=c.name,
                                             fraction=round(c.fraction, 4),
@@ -452,8 +534,11 @@ def identify(session: Session, *, actor: Actor, registry: Registry, data: bytes,
                         for c in result.components],
             residual_norm=round(result.residual_norm, 6),
             explained_variance=round(result.explained_variance, 4), method=result.method)
-    confidence, reason = _confidence(candidates)
-    controlled = any(c.control and c.control.controlled for c in candidates[:1]) or any(
+    confidence, reason = _confidence(ranked)
+    # Candidates scoring as well as the best (within the margin a high confidence needs) are
+    # equally the answer: if any of them is controlled, so is the finding.
+    tied = [c for c in ranked if ranked and ranked[0].score - c.score < HIGH_MARGIN]
+    controlled = any(c.control and c.control.controlled for c in tied) or any(
         c.control and c.control.controlled for c in (mix.components if mix else []))
     row = Identification(
         agency_id=actor.agency_id, user_id=actor.user_id, filename=filename[:300],
@@ -485,7 +570,8 @@ def identify(session: Session, *, actor: Actor, registry: Registry, data: bytes,
 
 
 def _raise_alert(session: Session, actor: Actor, out: IdentificationOut) -> None:
-    found = [(c.name, c.control) for c in out.candidates[:1]] + [
+    best = out.candidates[0].score if out.candidates else 0.0
+    found = [(c.name, c.control) for c in out.candidates if best - c.score < HIGH_MARGIN] + [
         (c.name, c.control) for c in (out.mixture.components if out.mixture else [])]
     controlled = [(n, c) for n, c in found if c and c.controlled]
     names = ", ".join(dict.fromkeys(n for n, _c in controlled))

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from interdict.api.deps import ReadSession, WriteSession
 from interdict.auth.roles import Permission
-from interdict.errors import InvalidData
+from interdict.errors import InvalidData, NotFound
 from interdict.spectra import service
 from interdict.spectra.spectrum import Technique
 from interdict.web.nav import NavItem, register_nav
@@ -49,10 +49,12 @@ async def identify(request: Request, session: WriteSession, actor: PageActor,
             filename=file.filename or "upload", library=library or None,
             technique=Technique(technique) if technique in TECHNIQUES[1:] else None,
             case_reference=case_reference)
-    except InvalidData as exc:
+    except (InvalidData, NotFound) as exc:
         # Nothing was stored; show the form again with the reason next to it.
         session.rollback()
-        return _upload_page(request, session, actor, error=exc, status=422)
+        problem = exc if isinstance(exc, InvalidData) else InvalidData(exc.detail)
+        return _upload_page(request, session, actor, error=problem,
+                            status=422 if isinstance(exc, InvalidData) else 404)
     return RedirectResponse(f"/spectra/identifications/{out.id}", status_code=303)
 
 

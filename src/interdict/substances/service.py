@@ -173,3 +173,9 @@ def list_entries(*, index: SubstanceIndex, list_name: str) -> list[dict[str, Any
              "smiles": e.entry.smiles, "synonyms": e.entry.synonyms,
              "hs_codes": e.entry.hs_codes, "code": e.entry.code, "notes": e.entry.notes}
             for e in index.entries if e.info.name == list_name]
+
+
+def identifier_problem(*, cas: str) -> str | None:
+    """Why a CAS number is malformed (None when it is well formed), for other domains that
+    store identifiers they did not type themselves."""
+    return cas_problem(cas)
