@@ -298,3 +298,52 @@ def test_csv_and_xlsx_through_a_ftm_mapping(world, tmp_path):
                             kind="mapping", filename="reg3.csv", data=TABLE.encode(),
                             provenance=POLICE, mapping=MAPPING.replace("Company", "Starship"))
     assert "Invalid schema" in caught.value.detail
+
+
+def test_review_regressions_scoping_idempotence_and_bad_input(world, client):
+    # Another agency's entity is not reachable through its neighbours.
+    _import(world, PEOPLE, user="analyst@b")
+    with unit_of_work(world.db) as session:
+        theirs = session.scalar(select(Entity).where(Entity.ftm_id == "p1"))
+        assert theirs is not None
+        with pytest.raises(NotFound):
+            service.neighbours(session, actor=world.actor("analyst@a"), entity_id=theirs.id)
+    # The same content again (a different file by one byte) adds no link; a repeated CDR row
+    # in an overlapping export adds no call.
+    _import(world, PEOPLE, user="analyst@a")
+    _import(world, PEOPLE + b"\n", user="analyst@a", filename="again.jsonl")
+    cdr = b"caller,callee,start\n+1,+2,2024-01-01T10:00:00\n"
+    _import(world, cdr, kind="cdr", filename="jan.csv")
+    _import(world, cdr + b"+2,+3,2024-02-01T10:00:00\n", kind="cdr", filename="jan-feb.csv")
+    with unit_of_work(world.db, readonly=True) as session:
+        mine = select(Link).where(Link.agency_id == world.agencies["A"].id)
+        assert len(list(session.scalars(mine))) == 2 + 2
+    # A later observation of the same value is a new statement with its own date.
+    later = Provenance(originator="AG-A", source_grade="B", information_grade="2",
+                       handling="H1", observed_on="2025-06-01")
+    result = _import(world, _lines({"id": "p2", "schema": "Person",
+                                    "properties": {"name": ["Piet Bakker"]}}),
+                     provenance=later, filename="later.jsonl")
+    assert result.values_added == 1
+    # An id given another schema, values that are not values, deep nesting: refused.
+    for data, field in [
+        (_lines({"id": "p1", "schema": "Vessel", "properties": {"name": ["X"]}}),
+         "line 1: schema"),
+        (_lines({"id": "q", "schema": "Person", "properties": {"name": [None]}}),
+         "line 1: properties.name"),
+        (b"[" * 50000 + b"]" * 50000 + b"\n", "line 1"),
+    ]:
+        with pytest.raises(InvalidData) as caught:
+            _import(world, data, filename="bad.jsonl")
+        assert caught.value.errors[0].field == field
+    # Mappings of the wrong shape and ids beyond 64 bits are clear errors, not crashes.
+    with pytest.raises(InvalidData) as caught:
+        with unit_of_work(world.db) as session:
+            service.import_file(session, actor=world.actor("analyst@a"), registry=REGISTRY,
+                                kind="mapping", filename="t.csv", data=b"a\n1\n",
+                                provenance=POLICE, mapping="entities: {p: foo}")
+    assert caught.value.errors[0].field == "mapping: entities.p"
+    headers = world.headers("analyst@a")
+    assert client.get(f"/api/v1/network/entities/{2**64}", headers=headers).status_code == 422
+    assert client.post("/api/v1/network/judgements", headers=headers, json={
+        "left_id": 2**64, "right_id": 1, "decision": "accept"}).status_code == 422

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import Path as FastPath
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +17,9 @@ from interdict.network import service
 from interdict.network.provenance import Provenance
 
 router = APIRouter(prefix="/api/v1/network", tags=["network"], responses=ERRORS)
+#: Ids are 64-bit integers in both databases; larger numbers are refused, not overflowed.
+MAX_ID = 2**63 - 1
+EntityId = Annotated[int, FastPath(ge=1, le=MAX_ID)]
 
 
 @router.post("/import", summary="Import FtM JSON lines or call detail records "
@@ -27,14 +31,16 @@ async def import_file(
         mapping: Annotated[UploadFile | None, File(description="FtM mapping YAML "
                                                                "(kind=mapping)")] = None,
         namespace: Annotated[str | None, Form(description="matrix/edgelist: network name")] = None,
-        period: Annotated[str | None, Form(description="matrix/edgelist: period label")] = None,
+        period: Annotated[str | None, Form(max_length=40,
+                                           description="matrix/edgelist: period label")] = None,
         directed: Annotated[bool, Form()] = True,
         scheme: Annotated[str, Form()] = "4x4",
         source_grade: Annotated[str, Form()] = "X",
         information_grade: Annotated[str, Form()] = "4",
         handling: Annotated[str, Form()] = "H0",
         observed_on: Annotated[str | None, Form()] = None,
-        originator: Annotated[str | None, Form(description="default: your agency")] = None,
+        originator: Annotated[str | None, Form(max_length=32,
+                                               description="default: your agency")] = None,
 ) -> dict[str, Any]:
     provenance = Provenance(originator=originator or actor.agency_code, scheme=scheme,
                             source_grade=source_grade, information_grade=information_grade,
@@ -72,13 +78,13 @@ def entities(session: ReadSession, actor: ActorDep, q: str = "",
 
 @router.get("/entities/{entity_id}", summary="An entity with every value and its provenance "
             "(audited consultation)")
-def entity(entity_id: int, session: WriteSession, actor: ActorDep,
+def entity(entity_id: EntityId, session: WriteSession, actor: ActorDep,
            purpose: str = "") -> dict[str, Any]:
     return service.entity(session, actor=actor, entity_id=entity_id, purpose=purpose)
 
 
 @router.get("/entities/{entity_id}/neighbours", summary="Direct neighbours and links")
-def neighbours(entity_id: int, session: ReadSession, actor: ActorDep) -> dict[str, Any]:
+def neighbours(entity_id: EntityId, session: ReadSession, actor: ActorDep) -> dict[str, Any]:
     return service.neighbours(session, actor=actor, entity_id=entity_id)
 
 
@@ -103,8 +109,8 @@ def export(session: WriteSession, actor: ActorDep,
 
 class JudgementIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    left_id: int
-    right_id: int
+    left_id: int = Field(ge=1, le=MAX_ID)
+    right_id: int = Field(ge=1, le=MAX_ID)
     decision: str = Field(pattern="^(accept|reject|unsure)$")
     reason: str = Field("", max_length=2000)
 
@@ -135,7 +141,9 @@ def canonical(session: ReadSession, actor: ActorDep) -> dict[int, str]:
 
 
 @router.get("/paths", summary="Shortest and short paths between two entities, with evidence")
-def paths(session: ReadSession, actor: ActorDep, source: int, target: int,
+def paths(session: ReadSession, actor: ActorDep,
+          source: Annotated[int, Query(ge=1, le=MAX_ID)],
+          target: Annotated[int, Query(ge=1, le=MAX_ID)],
           weight_as: Annotated[str, Query(pattern="^(strength|distance)$")] = "strength",
           max_hops: Annotated[int, Query(ge=1, le=6)] = 4) -> dict[str, Any]:
     return service.paths(session, actor=actor, source_id=source, target_id=target,

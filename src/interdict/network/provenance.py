@@ -66,8 +66,10 @@ def validate(registry: Registry, p: Provenance) -> Provenance:
         except ValueError:
             problems.append(FieldError("observed_on", f"{p.observed_on!r} is not a date "
                                                       "(YYYY-MM-DD)"))
-    if not p.originator.strip():
-        problems.append(FieldError("originator", "empty"))
+    if not p.originator.strip() or len(p.originator) > 32:
+        problems.append(FieldError("originator", "an agency code of 1-32 characters"))
+    if len(p.source_record) > 300:
+        problems.append(FieldError("source_record", "longer than 300 characters"))
     if problems:
         raise InvalidData("provenance is not valid", errors=problems)
     return p

@@ -131,9 +131,10 @@ class ValueOut:
 def search(session: Session, *, actor: Actor, q: str = "", schema: str | None = None,
            limit: int = 50) -> list[Entity]:
     actor.require(Permission.network_read)
-    stmt = _visible(actor)
+    edge_schemata = [s for s in schemas_with_edges()]
+    stmt = _visible(actor).where(Entity.schema.not_in(edge_schemata))
     if q:
-        stmt = stmt.where(func.lower(Entity.caption).contains(q.lower()))
+        stmt = stmt.where(func.lower(Entity.caption).contains(q.lower(), autoescape=True))
     if schema:
         stmt = stmt.where(Entity.schema == schema)
     return list(session.scalars(stmt.order_by(Entity.caption).limit(min(limit, 500))))
@@ -168,13 +169,15 @@ def entity(session: Session, *, actor: Actor, entity_id: int, purpose: str = "")
 def neighbours(session: Session, *, actor: Actor, entity_id: int) -> dict[str, Any]:
     """The entity, its direct neighbours and the links between them (for expanding a chart)."""
     actor.require(Permission.network_read)
+    if session.scalar(_visible(actor).where(Entity.id == entity_id)) is None:
+        raise NotFound(f"no entity {entity_id}")
     visible_ids = select(Entity.id).where(visible_to(
         actor, agency_column=Entity.agency_id, id_column=Entity.id, resource_type=RESOURCE))
     links = list(session.scalars(select(Link).where(
         or_(Link.source_id == entity_id, Link.target_id == entity_id),
         Link.source_id.in_(visible_ids), Link.target_id.in_(visible_ids))))
     ids = {entity_id} | {x for link in links for x in (link.source_id, link.target_id)}
-    nodes = session.scalars(select(Entity).where(Entity.id.in_(ids)))
+    nodes = session.scalars(_visible(actor).where(Entity.id.in_(ids)))
     # The best source grade each node has a value from, for the chart's grading filter.
     grades: dict[int, set[str]] = defaultdict(set)
     for node_id, grade in session.execute(select(EntityValue.entity_id, EntityValue.source_grade)
@@ -197,6 +200,13 @@ def links(session: Session, *, actor: Actor, period: str | None = None) -> list[
     if period is not None:
         stmt = stmt.where(Link.period == period)
     return list(session.scalars(stmt.order_by(Link.id)))
+
+
+def schemas_with_edges() -> list[str]:
+    """FtM schemata that are relationships (their entities are links, not nodes)."""
+    from followthemoney import model
+
+    return sorted(name for name in model.schemata if store.edge_props(name) is not None)
 
 
 def schemas_in_use(session: Session, *, actor: Actor) -> list[str]:
@@ -392,6 +402,11 @@ def import_network(session: Session, *, actor: Actor, registry: Registry, filena
     ``label_prefix`` names anonymised actors (``n`` gives "n1", "n3", ...)."""
     graph = read_graph(data, format=fmt, directed=directed, weighted=True,  # type: ignore[arg-type]
                        name=filename)
+    if graph.number_of_records == 0:
+        raise InvalidData(f"{filename} holds no tie", errors=[FieldError("file", "no links")])
+    if period is not None and len(period) > 40:
+        raise InvalidData("period labels are at most 40 characters",
+                          errors=[FieldError("period", "longer than 40 characters")])
     space = namespace or filename.rsplit(".", 1)[0]
     edges = [(r.source, r.target, r.weight, period or r.period) for r in graph.records()]
     nodes = [(node, f"{label_prefix}{graph.label(node)}") for node in graph.ids]
@@ -495,7 +510,8 @@ def paths(session: Session, *, actor: Actor, source_id: int, target_id: int,
     best = shortest_paths(g, ends[0], ends[1], weight_as=check_weight_as(weight_as))
     more = short_paths(g, ends[0], ends[1], max_hops=max_hops,
                        weight_as=check_weight_as(weight_as))
-    return {"weight_as": weight_as, "labels": {n: g.label(n) for n in g.ids},
+    on_paths = {n for p in [*best, *more] for n in p.nodes}
+    return {"weight_as": weight_as, "labels": {n: g.label(n) for n in on_paths},
             "shortest": [p.to_dict() for p in best],
             "short": [p.to_dict() for p in more if p.nodes not in {q.nodes for q in best}]}
 

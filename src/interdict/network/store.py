@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from followthemoney import model
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from interdict.auth.actor import Actor
@@ -85,6 +85,9 @@ def parse_ftm(data: bytes, filename: str) -> list[Parsed]:
         except json.JSONDecodeError as exc:
             problems.append(FieldError(where, f"not JSON: {exc.msg} at column {exc.colno}"))
             continue
+        except (RecursionError, ValueError):
+            problems.append(FieldError(where, "not JSON an entity can be (nested too deeply)"))
+            continue
         if not isinstance(obj, dict):
             problems.append(FieldError(where, "not a JSON object"))
             continue
@@ -93,8 +96,9 @@ def parse_ftm(data: bytes, filename: str) -> list[Parsed]:
         if not isinstance(entity_id, str) or not entity_id or len(entity_id) > 200:
             problems.append(FieldError(f"{where}: id", "missing, not a string or too long"))
             continue
-        if schema is None:
-            problems.append(FieldError(f"{where}: schema", f"unknown FtM schema {schema_name!r}"))
+        if schema is None or schema.abstract:
+            problems.append(FieldError(f"{where}: schema", f"unknown FtM schema {schema_name!r}"
+                                       if schema is None else f"{schema.name} is abstract"))
             continue
         props = obj.get("properties") or {}
         if not isinstance(props, dict):
@@ -108,6 +112,11 @@ def parse_ftm(data: bytes, filename: str) -> list[Parsed]:
                                            f"not a property of {schema.name}"))
                 continue
             for value in values if isinstance(values, list) else [values]:
+                if not isinstance(value, str | int | float) or isinstance(value, bool) \
+                        or value != value:  # None, lists, objects, NaN are not values
+                    problems.append(FieldError(f"{where}: properties.{prop_name}",
+                                               f"{value!r} is not a text or number value"))
+                    continue
                 text_value = str(value)
                 if prop.type.name != "entity" and prop.type.clean(text_value) is None:
                     problems.append(FieldError(f"{where}: properties.{prop_name}",
@@ -190,9 +199,47 @@ def from_edges(nodes: Iterable[tuple[str, str]],
     return out
 
 
+#: Ids per ``IN (...)`` look-up: below every driver's bind-parameter limit (PostgreSQL 65,535).
+CHUNK = 5000
+MAX_ID = 200
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def _merge_duplicates(parsed: list[Parsed]) -> tuple[list[Parsed], list[FieldError]]:
+    """One entry per id within a file (values gathered); an id given two schemata is an error."""
+    merged: dict[str, Parsed] = {}
+    problems: list[FieldError] = []
+    for p in parsed:
+        if len(p.ftm_id) > MAX_ID:
+            problems.append(FieldError(f"line {p.line}: id" if p.line else "id",
+                                       f"longer than {MAX_ID} characters"))
+            continue
+        first = merged.get(p.ftm_id)
+        if first is None:
+            merged[p.ftm_id] = p
+        elif first.schema != p.schema:
+            problems.append(FieldError(f"line {p.line}: schema" if p.line else p.ftm_id,
+                                       f"entity {p.ftm_id!r} is a {first.schema} on line "
+                                       f"{first.line} and a {p.schema} here"))
+        else:
+            for prop, values in p.properties.items():
+                into = first.properties.setdefault(prop, [])
+                into.extend(v for v in values if v not in into)
+    return list(merged.values()), problems
+
+
 def write(session: Session, *, actor: Actor, kind: str, filename: str, data: bytes,
           parsed: list[Parsed], provenance: Provenance, directed: bool = False) -> ImportResult:
-    """Store parsed entities and their links under one batch (no-op for a file seen before)."""
+    """Store parsed entities and their links under one batch (no-op for a file seen before).
+
+    Re-imports are idempotent beyond the file checksum: an entity keeps its id, a value with
+    the same provenance is not added twice, and a link already recorded for the same
+    relationship and endpoints is not recorded again (overlapping call-record exports).
+    """
     checksum = hashlib.sha256(data).hexdigest()
     previous = session.scalar(select(ImportBatch).where(ImportBatch.agency_id == actor.agency_id,
                                                         ImportBatch.checksum == checksum))
@@ -200,48 +247,76 @@ def write(session: Session, *, actor: Actor, kind: str, filename: str, data: byt
         return ImportResult(batch_id=previous.id, kind=previous.kind, filename=filename,
                             entities=previous.entities, links=previous.links, values_added=0,
                             already_imported=True)
-    existing = {e.ftm_id: e for e in session.scalars(select(Entity).where(
-        Entity.agency_id == actor.agency_id,
-        Entity.ftm_id.in_({p.ftm_id for p in parsed} | _endpoint_ids(parsed))))}
-    # Every endpoint must be in the file or already in the store, before anything is written.
-    problems = [FieldError(f"line {p.line}: properties.{prop}" if p.line else f"{p.ftm_id}",
-                           f"entity {ref!r} is neither in the file nor in the store")
-                for p in parsed for prop, ref in _endpoints(p)
-                if ref not in existing and ref not in {q.ftm_id for q in parsed}]
+    parsed, problems = _merge_duplicates(parsed)
+    file_ids = {p.ftm_id for p in parsed}
+    wanted = sorted(file_ids | _endpoint_ids(parsed))
+    existing: dict[str, Entity] = {}
+    for chunk in _chunks(wanted):
+        existing.update((e.ftm_id, e) for e in session.scalars(select(Entity).where(
+            Entity.agency_id == actor.agency_id, Entity.ftm_id.in_(chunk))))
+    # Everything is checked before anything is written: every endpoint in the file or the
+    # store, and an entity already held keeps its schema.
+    problems += [FieldError(f"line {p.line}: properties.{prop}" if p.line else f"{p.ftm_id}",
+                            f"entity {ref!r} is neither in the file nor in the store")
+                 for p in parsed for prop, ref in _endpoints(p)
+                 if ref not in existing and ref not in file_ids]
+    problems += [FieldError(f"line {p.line}: schema" if p.line else p.ftm_id,
+                            f"entity {p.ftm_id!r} is held as a {existing[p.ftm_id].schema}, "
+                            f"not a {p.schema}")
+                 for p in parsed if p.ftm_id in existing
+                 and existing[p.ftm_id].schema != p.schema]
     if problems:
-        raise InvalidData(f"{filename}: links to unknown entities; nothing was imported",
+        raise InvalidData(f"{filename}: {len(problems)} problem(s); nothing was imported",
                           errors=problems[:MAX_ERRORS])
     batch = ImportBatch(agency_id=actor.agency_id, kind=kind, filename=filename[:300],
                         checksum=checksum, provenance=provenance.as_dict(),
                         created_by=actor.username)
     session.add(batch)
     session.flush()
-    for p in parsed:
-        if p.ftm_id not in existing:
-            entity = Entity(agency_id=actor.agency_id, ftm_id=p.ftm_id, schema=p.schema,
-                            caption=_caption(p), batch_id=batch.id)
-            session.add(entity)
-            existing[p.ftm_id] = entity
-    session.flush()
+    new = [p for p in parsed if p.ftm_id not in existing]
+    if new:
+        session.execute(insert(Entity), [
+            {"agency_id": actor.agency_id, "ftm_id": p.ftm_id, "schema": p.schema,
+             "caption": _caption(p), "batch_id": batch.id} for p in new])
+        for chunk in _chunks([p.ftm_id for p in new]):
+            existing.update((e.ftm_id, e) for e in session.scalars(select(Entity).where(
+                Entity.agency_id == actor.agency_id, Entity.ftm_id.in_(chunk))))
     added = _write_values(session, parsed, existing, batch, provenance)
-    links = 0
+    links = _write_links(session, actor, parsed, existing, batch, directed)
+    batch.entities = sum(1 for p in parsed if edge_props(p.schema) is None)
+    batch.links = links
+    session.flush()
+    return ImportResult(batch_id=batch.id, kind=kind, filename=filename,
+                        entities=batch.entities, links=links, values_added=added)
+
+
+def _write_links(session: Session, actor: Actor, parsed: list[Parsed],
+                 entities: dict[str, Entity], batch: ImportBatch, directed: bool) -> int:
+    relations = [entities[p.ftm_id].id for p in parsed if edge_props(p.schema) is not None]
+    held: set[tuple[int, int, int]] = set()
+    for start in range(0, len(relations), CHUNK):
+        held.update((r[0], r[1], r[2]) for r in session.execute(
+            select(Link.relation_id, Link.source_id, Link.target_id)
+            .where(Link.relation_id.in_(relations[start:start + CHUNK]))))
+    rows = []
     for p in parsed:
         pair = edge_props(p.schema)
         if pair is None:
             continue
         for source in p.properties.get(pair[0], []):
             for target in p.properties.get(pair[1], []):
-                session.add(Link(agency_id=actor.agency_id, relation_id=existing[p.ftm_id].id,
-                                 schema=p.schema, source_id=existing[source].id,
-                                 target_id=existing[target].id, weight=p.weight,
-                                 directed=directed or p.schema == "Call", period=p.period,
-                                 batch_id=batch.id))
-                links += 1
-    batch.entities = sum(1 for p in parsed if edge_props(p.schema) is None)
-    batch.links = links
-    session.flush()
-    return ImportResult(batch_id=batch.id, kind=kind, filename=filename,
-                        entities=batch.entities, links=links, values_added=added)
+                key = (entities[p.ftm_id].id, entities[source].id, entities[target].id)
+                if key in held:
+                    continue
+                held.add(key)
+                rows.append({"agency_id": actor.agency_id, "relation_id": key[0],
+                             "schema": p.schema, "source_id": key[1], "target_id": key[2],
+                             "weight": p.weight, "directed": directed or p.schema == "Call",
+                             "period": (p.period or None) and p.period[:40],
+                             "batch_id": batch.id})
+    if rows:
+        session.execute(insert(Link), rows)
+    return len(rows)
 
 
 def _endpoints(p: Parsed) -> list[tuple[str, str]]:
@@ -269,30 +344,36 @@ def _write_values(session: Session, parsed: list[Parsed], entities: dict[str, En
                   batch: ImportBatch, provenance: Provenance) -> int:
     """Add each value unless the same value with the same provenance is already held."""
     ids = [entities[p.ftm_id].id for p in parsed]
-    held = {(v.entity_id, v.prop, v.value, v.originator, v.source_grade, v.information_grade,
-             v.handling) for v in session.scalars(select(EntityValue).where(
-                 EntityValue.entity_id.in_(ids)))}
-    added = 0
+    held: set[tuple[Any, ...]] = set()
+    for start in range(0, len(ids), CHUNK):
+        held.update(tuple(row) for row in session.execute(select(
+            EntityValue.entity_id, EntityValue.prop, EntityValue.value, EntityValue.originator,
+            EntityValue.scheme, EntityValue.source_grade, EntityValue.information_grade,
+            EntityValue.handling, EntityValue.observed_on).where(
+                EntityValue.entity_id.in_(ids[start:start + CHUNK]))))
+    rows = []
     for p in parsed:
         entity_id = entities[p.ftm_id].id
         for prop, values in p.properties.items():
             for value in values:
-                key = (entity_id, prop, value, provenance.originator, provenance.source_grade,
-                       provenance.information_grade, provenance.handling)
+                key = (entity_id, prop, value, provenance.originator, provenance.scheme,
+                       provenance.source_grade, provenance.information_grade,
+                       provenance.handling, provenance.observed_on)
                 if key in held:
                     continue
                 held.add(key)
-                session.add(EntityValue(
-                    entity_id=entity_id, prop=prop, value=value,
-                    originator=provenance.originator, scheme=provenance.scheme,
-                    source_grade=provenance.source_grade,
-                    information_grade=provenance.information_grade,
-                    handling=provenance.handling, observed_on=provenance.observed_on,
-                    source_record=(provenance.source_record or f"{batch.filename}"
-                                   + (f" line {p.line}" if p.line else ""))[:300],
-                    batch_id=batch.id))
-                added += 1
-    return added
+                rows.append({
+                    "entity_id": entity_id, "prop": prop, "value": value,
+                    "originator": provenance.originator, "scheme": provenance.scheme,
+                    "source_grade": provenance.source_grade,
+                    "information_grade": provenance.information_grade,
+                    "handling": provenance.handling, "observed_on": provenance.observed_on,
+                    "source_record": (provenance.source_record or batch.filename
+                                      + (f" line {p.line}" if p.line else ""))[:300],
+                    "batch_id": batch.id})
+    if rows:
+        session.execute(insert(EntityValue), rows)
+    return len(rows)
 
 
 def _tabular_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -317,6 +398,25 @@ def _tabular_rows(data: bytes, filename: str) -> tuple[list[str], list[tuple[int
     header = [c.strip() for c in (rows[0] if rows else [])]
     return header, [(i, dict(zip(header, row, strict=False)))
                     for i, row in enumerate(rows[1:], start=2)]
+
+
+def _mapping_shape(query: dict[str, Any]) -> list[FieldError]:
+    """Structural problems FtM's own mapping parser would crash on rather than report."""
+    problems = []
+    for name, spec in (query.get("entities") or {}).items():
+        if not isinstance(spec, dict):
+            problems.append(FieldError(f"mapping: entities.{name}", "must be a mapping"))
+            continue
+        if not isinstance(spec.get("keys", []), list):
+            problems.append(FieldError(f"mapping: entities.{name}.keys", "must be a list"))
+        props = spec.get("properties", {})
+        if not isinstance(props, dict) or not all(isinstance(v, dict) for v in props.values()):
+            problems.append(FieldError(f"mapping: entities.{name}.properties",
+                                       "must map property names to {column: ...} mappings"))
+    for key in ("filters", "filters_not"):
+        if not isinstance(query.get(key) or {}, dict):
+            problems.append(FieldError(f"mapping: {key}", "must be a mapping"))
+    return problems
 
 
 def _mapping_columns(query: dict[str, Any]) -> set[str]:
@@ -356,6 +456,9 @@ def parse_mapped(data: bytes, filename: str, mapping_text: str) -> list[Parsed]:
     if not isinstance(spec, dict) or not isinstance(spec.get("entities"), dict):
         raise InvalidData("the mapping needs an 'entities' section",
                           errors=[FieldError("mapping", "no entities")])
+    shape = _mapping_shape(spec)
+    if shape:
+        raise InvalidData("the mapping is not valid", errors=shape)
     header, rows = _tabular_rows(data, filename)
     missing = sorted(_mapping_columns(spec) - set(header))
     if missing:
