@@ -142,3 +142,25 @@ def test_api_analysis_and_disruption(client, world):
     by = {c["strategy"]: c for c in curves}
     assert by["betweenness"]["removed_labels"][0] == "Jan de Vries"
     assert by["betweenness"]["lcc"][:2] == [3, 1]
+
+
+def test_graph_reads_are_audited_as_consultations(client, world):
+    from sqlalchemy import select
+
+    from interdict.audit.models import AuditEvent
+    from interdict.db.session import unit_of_work
+    from tests.network.test_store import PEOPLE
+
+    headers = world.headers("analyst@a")
+    client.post("/api/v1/network/import", headers=headers, files={"file": ("c.jsonl", PEOPLE)})
+    found = {e["caption"]: e["id"] for e in
+             client.get("/api/v1/network/entities", headers=headers).json()}
+    client.get(f"/api/v1/network/entities/{found['Jan de Vries']}/neighbours", headers=headers)
+    client.get("/api/v1/network/paths", headers=headers,
+               params={"source": found["Piet Bakker"], "target": found["Chem Trade BV"]})
+    client.get("/api/v1/network/analysis", headers=headers)
+    with unit_of_work(world.db, readonly=True) as session:
+        viewed = {e.resource_id for e in session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "record.viewed"))}
+    assert {f"neighbours:{found['Jan de Vries']}", "analysis"} <= viewed
+    assert f"paths:{found['Piet Bakker']}-{found['Chem Trade BV']}" in viewed

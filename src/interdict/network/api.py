@@ -84,8 +84,11 @@ def entity(entity_id: EntityId, session: WriteSession, actor: ActorDep,
 
 
 @router.get("/entities/{entity_id}/neighbours", summary="Direct neighbours and links")
-def neighbours(entity_id: EntityId, session: ReadSession, actor: ActorDep) -> dict[str, Any]:
-    return service.neighbours(session, actor=actor, entity_id=entity_id)
+def neighbours(entity_id: EntityId, session: WriteSession, actor: ActorDep) -> dict[str, Any]:
+    result = service.neighbours(session, actor=actor, entity_id=entity_id)
+    service.consulted(session, actor=actor, what=f"neighbours:{entity_id}",
+                      nodes=len(result["nodes"]))
+    return result
 
 
 @router.get("/export", summary="Export the visible file: FtM JSON lines, i2 ANX XML, "
@@ -141,13 +144,16 @@ def canonical(session: ReadSession, actor: ActorDep) -> dict[int, str]:
 
 
 @router.get("/paths", summary="Shortest and short paths between two entities, with evidence")
-def paths(session: ReadSession, actor: ActorDep,
+def paths(session: WriteSession, actor: ActorDep,
           source: Annotated[int, Query(ge=1, le=MAX_ID)],
           target: Annotated[int, Query(ge=1, le=MAX_ID)],
           weight_as: Annotated[str, Query(pattern="^(strength|distance)$")] = "strength",
           max_hops: Annotated[int, Query(ge=1, le=6)] = 4) -> dict[str, Any]:
-    return service.paths(session, actor=actor, source_id=source, target_id=target,
-                         weight_as=weight_as, max_hops=max_hops)
+    result = service.paths(session, actor=actor, source_id=source, target_id=target,
+                           weight_as=weight_as, max_hops=max_hops)
+    service.consulted(session, actor=actor, what=f"paths:{source}-{target}",
+                      paths=len(result["shortest"]) + len(result["short"]))
+    return result
 
 
 def _direction(direction: str) -> bool | None:
@@ -156,12 +162,15 @@ def _direction(direction: str) -> bool | None:
 
 @router.get("/analysis", summary="Centralities, communities and key players of the visible "
             "network (or one period)")
-def analysis(session: ReadSession, actor: ActorDep, period: str | None = None,
+def analysis(session: WriteSession, actor: ActorDep, period: str | None = None,
              weight_as: Annotated[str, Query(pattern="^(strength|distance)$")] = "strength",
              direction: Annotated[str, Query(pattern="^(auto|directed|undirected)$")] = "auto",
              top: Annotated[int, Query(ge=1, le=500)] = 15) -> dict[str, Any]:
-    return service.analyse(session, actor=actor, period=period, weight_as=weight_as, top=top,
-                           directed=_direction(direction))
+    result = service.analyse(session, actor=actor, period=period, weight_as=weight_as,
+                             top=top, directed=_direction(direction))
+    service.consulted(session, actor=actor, what="analysis", period=period,
+                      nodes=result["nodes"])
+    return result
 
 
 @router.get("/disruption", summary="Largest-component curves of removing actors by each "

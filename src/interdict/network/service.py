@@ -166,6 +166,13 @@ def entity(session: Session, *, actor: Actor, entity_id: int, purpose: str = "")
             "links": neighbours(session, actor=actor, entity_id=row.id)["edges"]}
 
 
+def consulted(session: Session, *, actor: Actor, what: str, **details: Any) -> None:
+    """Record a consultation of the file that is not an entity page (a chart expansion, a
+    path, an analysis): they reveal who is linked to whom, which is personal data too."""
+    audit(session, actor=actor, action=AuditAction.record_viewed, resource_type=RESOURCE,
+          resource_id=what, details=details)
+
+
 def neighbours(session: Session, *, actor: Actor, entity_id: int) -> dict[str, Any]:
     """The entity, its direct neighbours and the links between them (for expanding a chart)."""
     actor.require(Permission.network_read)

@@ -48,9 +48,12 @@ def chart_page(request: Request, session: ReadSession, actor: PageActor,
 
 
 @router.get("/network/chart/neighbours/{entity_id}")
-def chart_neighbours(entity_id: int, session: ReadSession, actor: PageActor) -> dict[str, Any]:
-    """JSON for the chart's expand-on-click (same session cookie as the page)."""
-    return service.neighbours(session, actor=actor, entity_id=entity_id)
+def chart_neighbours(entity_id: int, session: WriteSession, actor: PageActor) -> dict[str, Any]:
+    """JSON for the chart's expand-on-click (same session cookie as the page); audited."""
+    result = service.neighbours(session, actor=actor, entity_id=entity_id)
+    service.consulted(session, actor=actor, what=f"neighbours:{entity_id}",
+                      nodes=len(result["nodes"]))
+    return result
 
 
 @router.get("/network/static/{name}.js")
@@ -84,7 +87,7 @@ def resolution_judge(session: WriteSession, actor: PageActor,
 
 
 @router.get("/network/analysis")
-def analysis_page(request: Request, session: ReadSession, actor: PageActor, period: str = "",
+def analysis_page(request: Request, session: WriteSession, actor: PageActor, period: str = "",
                   weight_as: str = "strength", mode: str = "sequential",
                   direction: str = "auto") -> Response:
     directed = {"directed": True, "undirected": False}.get(direction)
@@ -96,6 +99,8 @@ def analysis_page(request: Request, session: ReadSession, actor: PageActor, peri
         if result["nodes"] else []
     ranks = service.rank_changes(session, actor=actor, directed=directed) \
         if not period and result["nodes"] else None
+    service.consulted(session, actor=actor, what="analysis", period=period or None,
+                      nodes=result["nodes"])
     return render(request, "network_analysis.html", actor, a=result, curves=curves,
                   ranks=ranks, periods=service.periods(session, actor=actor), period=period,
                   weight_as=weight_as, mode=mode, direction=direction)
@@ -105,4 +110,7 @@ def analysis_page(request: Request, session: ReadSession, actor: PageActor, peri
 def chart_metrics(session: ReadSession, actor: PageActor, period: str = "") -> dict[str, Any]:
     """Centralities and communities keyed by entity id, for sizing and colouring the chart."""
     result = service.analyse(session, actor=actor, period=period or None)
-    return {"metrics": result.get("metrics", {}), "key_players": result.get("key_players", [])}
+    # The chart draws entities; the analysis merges judged duplicates under canonical ids.
+    canonical = service.canonical(session, actor=actor)
+    return {"metrics": result.get("metrics", {}), "key_players": result.get("key_players", []),
+            "canonical": {str(k): v for k, v in canonical.items() if v != str(k)}}

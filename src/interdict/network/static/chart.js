@@ -1,6 +1,7 @@
 // Link chart: starts from one entity, expands neighbours on click, filters by type and period.
 (function () {
-  var cy, loaded = {}, metrics = {};
+  var cy, loaded = {}, metrics = {}, canonical = {};
+  function metricsOf(id) { return metrics[canonical[id] || id]; }
   var PALETTE = ["#4a7bd0", "#d08a4a", "#5aa469", "#b05bc1", "#c9485b", "#3aa6a6", "#8c7a3a",
                  "#6b6bd6", "#d6b23a", "#7a8c99"];
   function filters() {
@@ -30,13 +31,13 @@
       e.style("width", 1 + Math.log(1 + e.data("weight")));
     });
     var values = cy.nodes().map(function (n) {
-      var m = metrics[n.id()];
+      var m = metricsOf(n.id());
       return f.size === "links" || !m ? n.connectedEdges(":visible").length : (m[f.size] || 0);
     });
     var top = Math.max.apply(null, values.concat([1e-12]));
     cy.nodes().forEach(function (n, i) {
       n.data("size", f.size === "links" ? 20 + 6 * values[i] : 16 + 44 * values[i] / top);
-      var m = metrics[n.id()];
+      var m = metricsOf(n.id());
       if (m && m.community !== undefined) n.data("colour", PALETTE[m.community % PALETTE.length]);
     });
   }
@@ -96,7 +97,10 @@
     document.getElementById("chart-filters").addEventListener("change", apply);
     fetch("/network/chart/metrics", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
-      .then(function (data) { metrics = data.metrics || {}; apply(); el.dataset.metrics = "true"; })
+      .then(function (data) {
+        metrics = data.metrics || {}; canonical = data.canonical || {};
+        apply(); el.dataset.metrics = "true";
+      })
       .catch(function () { el.dataset.metrics = "failed"; });
     if (el.dataset.focus) expand(el.dataset.focus);
     el.dataset.ready = "true";
