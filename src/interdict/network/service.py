@@ -7,6 +7,7 @@ Reading an entity page is a consultation of personal data and is audited as such
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ from interdict.network.resolution_judgements import (
     training_labels,
 )
 from interdict.network.resolution_records import from_ftm
+from interdict.network.timeslice import rank_changes as slice_ranks
 from interdict.reference.registry import Registry
 
 RESOURCE = "network.entity"
@@ -131,8 +133,7 @@ class ValueOut:
 def search(session: Session, *, actor: Actor, q: str = "", schema: str | None = None,
            limit: int = 50) -> list[Entity]:
     actor.require(Permission.network_read)
-    edge_schemata = [s for s in schemas_with_edges()]
-    stmt = _visible(actor).where(Entity.schema.not_in(edge_schemata))
+    stmt = _visible(actor).where(Entity.schema.not_in(schemas_with_edges()))
     if q:
         stmt = stmt.where(func.lower(Entity.caption).contains(q.lower(), autoescape=True))
     if schema:
@@ -178,8 +179,7 @@ def neighbours(session: Session, *, actor: Actor, entity_id: int) -> dict[str, A
     actor.require(Permission.network_read)
     if session.scalar(_visible(actor).where(Entity.id == entity_id)) is None:
         raise NotFound(f"no entity {entity_id}")
-    visible_ids = select(Entity.id).where(visible_to(
-        actor, agency_column=Entity.agency_id, id_column=Entity.id, resource_type=RESOURCE))
+    visible_ids = _visible_ids(actor)
     links = list(session.scalars(select(Link).where(
         or_(Link.source_id == entity_id, Link.target_id == entity_id),
         Link.source_id.in_(visible_ids), Link.target_id.in_(visible_ids))))
@@ -198,22 +198,27 @@ def neighbours(session: Session, *, actor: Actor, entity_id: int) -> dict[str, A
                       for link in links]}
 
 
+def _visible_ids(actor: Actor) -> Select[int]:
+    return select(Entity.id).where(visible_to(
+        actor, agency_column=Entity.agency_id, id_column=Entity.id, resource_type=RESOURCE))
+
+
 def links(session: Session, *, actor: Actor, period: str | None = None) -> list[Link]:
     """Every visible link (both endpoints visible), optionally of one period."""
     actor.require(Permission.network_read)
-    visible_ids = select(Entity.id).where(visible_to(
-        actor, agency_column=Entity.agency_id, id_column=Entity.id, resource_type=RESOURCE))
+    visible_ids = _visible_ids(actor)
     stmt = select(Link).where(Link.source_id.in_(visible_ids), Link.target_id.in_(visible_ids))
     if period is not None:
         stmt = stmt.where(Link.period == period)
     return list(session.scalars(stmt.order_by(Link.id)))
 
 
-def schemas_with_edges() -> list[str]:
+@functools.cache
+def schemas_with_edges() -> tuple[str, ...]:
     """FtM schemata that are relationships (their entities are links, not nodes)."""
     from followthemoney import model
 
-    return sorted(name for name in model.schemata if store.edge_props(name) is not None)
+    return tuple(sorted(name for name in model.schemata if store.edge_props(name) is not None))
 
 
 def schemas_in_use(session: Session, *, actor: Actor) -> list[str]:
@@ -235,7 +240,10 @@ def timeline(entity_page: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def periods(session: Session, *, actor: Actor) -> list[str]:
-    return sorted({p for link in links(session, actor=actor) if (p := link.period)})
+    actor.require(Permission.network_read)
+    return sorted(p for p in session.scalars(
+        select(Link.period).where(Link.source_id.in_(_visible_ids(actor)),
+                                  Link.target_id.in_(_visible_ids(actor))).distinct()) if p)
 
 
 # --- exports -------------------------------------------------------------------------------
@@ -455,6 +463,10 @@ def analyse(session: Session, *, actor: Actor, period: str | None = None,
             directed: bool | None = None) -> dict[str, Any]:
     """Key players, communities and every centrality of the visible network (or one period)."""
     g = graph(session, actor=actor, period=period, directed=directed)
+    return _analysed(g, weight_as=weight_as, top=top, period=period)
+
+
+def _analysed(g: Graph, *, weight_as: str, top: int, period: str | None) -> dict[str, Any]:
     if g.n == 0:
         return {"nodes": 0, "edges": 0, "key_players": [], "rows": [], "period": period}
     result = analyze(g, Options(weight_as=check_weight_as(weight_as), top=top))
@@ -486,19 +498,18 @@ def disruption(session: Session, *, actor: Actor, mode: str = "sequential",
 
 def rank_changes(session: Session, *, actor: Actor, top: int = 10,
                  directed: bool | None = None) -> dict[str, Any]:
-    """How the overall key players rank (by betweenness) in each period of the file."""
-    spans = periods(session, actor=actor)
-    overall = analyse(session, actor=actor, top=top, directed=directed)
-    players = [row["node"] for row in overall["rows"]]
-    table: dict[str, list[int | None]] = {p: [] for p in players}
-    for span in spans:
-        scores = analyse(session, actor=actor, period=span, top=10_000, directed=directed)
-        ranking = {row["node"]: row_index + 1 for row_index, row in enumerate(
-            sorted(scores["rows"], key=lambda r: -(r["betweenness"] or 0.0)))}
-        for p in players:
-            table[p].append(ranking.get(p))
-    return {"periods": spans, "players": [{"node": p, "label": overall["labels"][p],
-                                           "ranks": table[p]} for p in players]}
+    """How the overall key players rank (by betweenness) in each period of the file.
+
+    The file is read once; the periods are slices of that one graph.
+    """
+    g = graph(session, actor=actor, directed=directed)
+    if not any(r.period for r in g.records()):
+        return {"periods": [], "players": []}
+    overall = _analysed(g, weight_as="strength", top=top, period=None)
+    changes = slice_ranks(g, metric="betweenness")
+    return {"periods": changes.periods,
+            "players": [{"node": row["node"], "label": row["label"],
+                         "ranks": changes.ranks[row["node"]]} for row in overall["rows"]]}
 
 
 def paths(session: Session, *, actor: Actor, source_id: int, target_id: int,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from interdict.alerts import service as alerts
@@ -38,7 +38,6 @@ from interdict.spectra.formats import SpectrumFormatError, read_spectra
 from interdict.spectra.mixture import unmix
 from interdict.spectra.models import Identification, LibrarySpectrum, SpectralLibrary
 from interdict.spectra.processing import (
-    MassOptions,
     VibrationalOptions,
     coverage,
     default_options,
@@ -326,10 +325,6 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 8
 
 
-def _options(technique: Technique) -> VibrationalOptions | MassOptions:
-    return default_options(technique)
-
-
 def _library(session: Session, lib: SpectralLibrary) -> _Loaded:
     """The library's search matrix, built once per version (and per database)."""
     key = (str(session.get_bind().engine.url), lib.id, lib.version, lib.updated_at.isoformat())
@@ -347,7 +342,8 @@ def _library(session: Session, lib: SpectralLibrary) -> _Loaded:
                         technique, name=r.name) for r in rows]
     ri = [r.retention_index if r.retention_index is not None else float("nan") for r in rows]
     try:
-        built = Library.from_spectra(spectra, _options(technique), ids=[str(r.id) for r in rows],
+        built = Library.from_spectra(spectra, default_options(technique),
+                                     ids=[str(r.id) for r in rows],
                                      retention_index=ri if technique is Technique.MS else None)
     except ValueError as exc:  # a spectrum stored before imports checked processability
         raise InvalidData(f"library {lib.name!r} holds a spectrum that cannot be searched: "
@@ -604,15 +600,6 @@ def recent_identifications(session: Session, *, actor: Actor, limit: int = 20
     return list(session.scalars(select(Identification)
                                 .where(Identification.agency_id == actor.agency_id)
                                 .order_by(Identification.id.desc()).limit(limit)))
-
-
-def counts(session: Session, *, actor: Actor) -> dict[str, int]:
-    """Libraries, entries and identifications of the actor's agency (for dashboards)."""
-    libs = session.scalar(select(func.count()).select_from(SpectralLibrary)
-                          .where(SpectralLibrary.agency_id == actor.agency_id)) or 0
-    ids = session.scalar(select(func.count()).select_from(Identification)
-                         .where(Identification.agency_id == actor.agency_id)) or 0
-    return {"libraries": int(libs), "identifications": int(ids)}
 
 
 # --- evaluation reports ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from rdkit import Chem, DataStructs
+from rdkit import Chem
 from rdkit.Chem import rdFingerprintGenerator
 from rdkit.Chem.rdChemReactions import ChemicalReaction, ReactionFromSmarts
 
@@ -29,10 +29,6 @@ from interdict.substances.specs import (
     Transformation,
     TransformationSet,
 )
-
-
-def fingerprint(mol: Chem.Mol) -> DataStructs.ExplicitBitVect:
-    return MORGAN.GetFingerprint(mol)
 
 
 def flat_smiles(mol: Chem.Mol) -> str:
@@ -173,9 +169,9 @@ class SubstanceIndex:
     #: target must contain, owned by transformation id, and that any ester or ether of a
     #: hydroxylated drug under a derivative clause keeps, owned by ``DERIVATIVE``.
     requirements: BitRequirements = field(default_factory=lambda: BitRequirements([]))
-    drug_fps: list[DataStructs.ExplicitBitVect] = field(default_factory=list)
+    #: Listed structures, in the row order of ``fp_matrix``.
     drug_refs: list[IndexedEntry] = field(default_factory=list)
-    #: The same fingerprints as a (listed structures x bits) 0/1 matrix, column-major so that
+    #: Their Morgan fingerprints as a (structures x bits) 0/1 matrix, column-major so that
     #: the columns of a query's on-bits are read contiguously, and their bit counts.
     fp_matrix: npt.NDArray[np.uint8] = field(
         default_factory=lambda: np.zeros((0, 2048), dtype=np.uint8, order="F"))
@@ -224,7 +220,6 @@ def build_index(registry: Registry) -> SubstanceIndex:
                     index.by_inchikey[structure.inchikey].append(item)
                     index.by_connectivity[structure.connectivity].append(item)
                     index.by_flat_smiles[flat_smiles(structure.mol)].append(item)
-                    index.drug_fps.append(fingerprint(structure.mol))
                     index.drug_refs.append(item)
         elif isinstance(content, ClassDefinitions):
             class_files.append(content)
@@ -240,10 +235,11 @@ def build_index(registry: Registry) -> SubstanceIndex:
         if item.structure is not None and item.entry.schedule in index.target_schedules.get(
                 item.info.id, ()):
             index.target_sizes.add(item.structure.mol.GetNumHeavyAtoms())
-    if index.drug_fps:
-        dense = np.zeros((len(index.drug_fps), 2048), dtype=np.uint8)
-        for row, fp in enumerate(index.drug_fps):
-            dense[row, list(fp.GetOnBits())] = 1
+    if index.drug_refs:
+        dense = np.zeros((len(index.drug_refs), 2048), dtype=np.uint8)
+        for row, item in enumerate(index.drug_refs):
+            assert item.structure is not None
+            dense[row, item.structure.on_bits] = 1
         index.fp_matrix = np.asfortranarray(dense)
         index.fp_counts = dense.sum(axis=1, dtype=np.int32)
     sets: list[tuple[str, frozenset[int]]] = []

@@ -190,7 +190,7 @@ def _derivative_matches(index: SubstanceIndex, s: Structure,
 
 
 def _similar(index: SubstanceIndex, s: Structure, n: int = SIMILAR_REPORTED) -> list[Similar]:
-    if not index.drug_fps:
+    if not index.drug_refs:
         return []
     # Tanimoto = |A & B| / (|A| + |B| - |A & B|); the intersections are the sums of the
     # listed fingerprints' columns at the query's on-bits (a few dozen of 2,048).
