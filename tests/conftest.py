@@ -175,6 +175,8 @@ WORLD_USERS = [
     ("analyst@a", "A", [Role.analyst]),
     ("targeter@a", "A", [Role.targeter]),
     ("operator@a", "A", [Role.operator]),
+    ("officer@a", "A", [Role.precursor_officer]),
+    ("officer@b", "B", [Role.precursor_officer]),
     ("lab@a", "A", [Role.lab]),
     ("multi@a", "A", [Role.analyst, Role.supervisor]),
     ("analyst@b", "B", [Role.analyst]),

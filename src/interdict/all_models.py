@@ -10,6 +10,7 @@ import interdict.alerts.models  # noqa: F401
 import interdict.audit.models  # noqa: F401
 import interdict.auth.models  # noqa: F401
 import interdict.network.models  # noqa: F401
+import interdict.precursors.models  # noqa: F401
 import interdict.spectra.models  # noqa: F401
 from interdict.db.base import Base
 

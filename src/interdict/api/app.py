@@ -27,6 +27,8 @@ from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
 from interdict.network import api as network_api
 from interdict.network import web as network_web
+from interdict.precursors import api as precursors_api
+from interdict.precursors import web as precursors_web
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
 from interdict.spectra import api as spectra_api
@@ -57,6 +59,9 @@ TAGS = [
     {"name": "spectra", "description": "Identify substances from Raman, IR and GC-MS spectra."},
     {"name": "network", "description": "The intelligence file: entities with provenance, links, "
                                        "analysis and entity resolution."},
+    {"name": "precursors", "description": "Precursor traceability: operators, the 24-hour "
+                                          "register, checks, returns, pre-export "
+                                          "notifications."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -103,11 +108,12 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router, substances_api.router,
-                   spectra_api.router, network_api.router):
+                   spectra_api.router, network_api.router, precursors_api.router):
         app.include_router(router)
     app.include_router(substances_web.router)
     app.include_router(spectra_web.router)
     app.include_router(network_web.router)
+    app.include_router(precursors_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

@@ -37,6 +37,12 @@ class Permission(enum.StrEnum):
     network_read = "network:read"
     #: Import into the intelligence file and judge entity-resolution pairs.
     network_write = "network:write"
+    #: Read the precursor register: operators, transactions, stocks, returns, notifications.
+    precursors_read = "precursors:read"
+    #: Keep the register: operators, authorisations, pre-export notifications, check runs.
+    precursors_manage = "precursors:manage"
+    #: Submit transaction records (an operator: only its own company's).
+    precursors_submit = "precursors:submit"
 
 
 _OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create,
@@ -46,15 +52,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.admin: frozenset(Permission),
     Role.supervisor: frozenset(
         _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records,
-                     Permission.spectra_manage, Permission.network_write}
+                     Permission.spectra_manage, Permission.network_write,
+                     Permission.precursors_read}
     ),
     Role.analyst: frozenset(_OFFICERS | {Permission.share_records, Permission.network_write}),
     Role.targeter: frozenset(_OFFICERS),
-    Role.precursor_officer: frozenset(_OFFICERS),
+    Role.precursor_officer: frozenset(_OFFICERS | {
+        Permission.precursors_read, Permission.precursors_manage, Permission.precursors_submit}),
     Role.liaison: frozenset(_OFFICERS | {Permission.share_records}),
     Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create,
                          Permission.spectra_identify, Permission.spectra_manage}),
-    Role.operator: frozenset(),
+    Role.operator: frozenset({Permission.precursors_submit}),
 }
 
 

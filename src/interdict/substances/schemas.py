@@ -57,6 +57,8 @@ class Match(BaseModel):
     substance: str
     basis: Basis
     explanation: str
+    control: str = Field("drug", description="The list's kind of control: drug, precursor or "
+                         "monitoring (a watch list: its matches flag, they do not control).")
     cas: str | None = None
     hs_codes: builtins.list[str] = Field(default_factory=builtins.list)
     product_smiles: str | None = Field(None, description="For designer precursors.")

@@ -33,7 +33,8 @@ def entry_match(item: IndexedEntry, basis: Basis, explanation: str, **extra: obj
     return Match(list=item.info.id, list_title=item.info.title,
                  jurisdiction=item.info.jurisdiction, schedule=item.entry.schedule,
                  substance=item.entry.name, basis=basis, explanation=explanation,
-                 cas=item.entry.cas, hs_codes=item.entry.hs_codes, **extra)
+                 cas=item.entry.cas, hs_codes=item.entry.hs_codes,
+                 control=item.info.kind_of_control, **extra)
 
 
 def _listed_matches(index: SubstanceIndex, s: Structure) -> list[Match]:
@@ -273,7 +274,7 @@ def verdict_for_structure(index: SubstanceIndex, s: Structure, *, input_text: st
     matches += _structure_matches(index, s)
     matches += _component_matches(index, s)
     similar = _similar(index, s)
-    controlled = any(m.basis in CONTROLLING for m in matches)
+    controlled = any(m.basis in CONTROLLING and m.control != "monitoring" for m in matches)
     if not matches and (analogue := _analogue_match(index, s, similar)) is not None:
         matches.append(analogue)
     return Verdict(input=input_text, input_kind=input_kind, parent_smiles=s.smiles,

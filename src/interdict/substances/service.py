@@ -38,6 +38,11 @@ def _entry_matches(items: list[IndexedEntry], basis: Basis, how: str) -> list[Ma
                              f"{i.info.title}.") for i in items]
 
 
+def _controls(matches: list[Match]) -> bool:
+    """Whether any match puts the substance under control (watch lists only flag it)."""
+    return any(m.control != "monitoring" for m in matches)
+
+
 def check(*, index: SubstanceIndex, query: CheckQuery) -> Verdict:
     """Resolve the query to a structure where possible and explain its control status."""
     kind, value = query.kind, query.value.strip()
@@ -72,7 +77,8 @@ def check(*, index: SubstanceIndex, query: CheckQuery) -> Verdict:
             extra = [m for m, i in zip(extra, skeleton, strict=True)
                      if i.info.includes_stereoisomers]
             return Verdict(input=value, input_kind=kind, parent_smiles=None, inchikey=key,
-                           formula=None, controlled=bool(extra), watch=False, matches=extra,
+                           formula=None, controlled=_controls(extra),
+                           watch=bool(extra) and not _controls(extra), matches=extra,
                            similar=[], reference_versions=dict(index.versions))
     else:
         items = index.by_name.get(normalise_name(value), [])
@@ -84,7 +90,7 @@ def check(*, index: SubstanceIndex, query: CheckQuery) -> Verdict:
         known = {(m.list, m.substance) for m in verdict.matches}
         verdict.matches = [m for m in extra if (m.list, m.substance) not in known] \
             + verdict.matches
-        verdict.controlled = verdict.controlled or bool(extra)
+        verdict.controlled = verdict.controlled or _controls(extra)
         verdict.watch = verdict.watch and not verdict.controlled
         return verdict
     suggestions: list[str] = []
@@ -93,7 +99,8 @@ def check(*, index: SubstanceIndex, query: CheckQuery) -> Verdict:
                                 score_cutoff=70)
         suggestions = [index.names[k] for k, _score, _i in found]
     return Verdict(input=value, input_kind=kind, parent_smiles=None, inchikey=None,
-                   formula=None, controlled=bool(extra), watch=False, matches=extra,
+                   formula=None, controlled=_controls(extra),
+                   watch=bool(extra) and not _controls(extra), matches=extra,
                    similar=[], suggestions=suggestions,
                    reference_versions=dict(index.versions))
 

@@ -1,0 +1,173 @@
+"""Suspicious orders: new sales and exports scored on the customer, the substance and the terms.
+
+The customer is the counterparty: ``op:<id>`` when it is a registered operator, else
+``name:<lower-cased, stripped name>``; an order with neither has no customer, so the rules on
+the customer's history and sector do not apply. Each rule that applies contributes its weight
+from ``suspicious.weights``:
+
+- ``quantity_above_history``: at least ``min_history`` earlier orders (sales and exports
+  anywhere in the frame, strictly earlier) of the substance by this customer from this
+  operator, and the quantity is more than ``history_factor`` times their mean;
+- ``new_customer_category1``: category 1 and no earlier transaction of any kind between the
+  operator and the customer (either way round when the customer is registered);
+- ``cash_payment`` / ``crypto_payment``: the payment;
+- ``high_risk_destination``: destination (else the counterparty's country) in
+  ``high_risk_countries``; ``high_risk_transit``: a transit country in it;
+- ``end_use_inconsistent``: the customer is registered with a sector listed in
+  ``sector_end_uses``, the end use is given and contains none of the sector's words as a whole
+  word;
+- ``designer_precursor``, ``watch_list``: flags on the row.
+
+Score ``min(1, sum of contributions)``; a ``suspicious_order`` from ``suspicious.threshold``,
+severity high from 0.8, else medium. Reasons are listed by contribution, largest first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import polars as pl
+
+from interdict.precursors.checks import describe, finding, iso, kg, num, reason
+from interdict.precursors.frames import Finding
+from interdict.precursors.specs import CheckSettings
+
+ORDERS = ["sale", "export"]
+EPSILON = 1e-9
+
+
+def _customer(operator: str, name: str) -> pl.Expr:
+    """The customer key of the counterparty columns ``operator`` (id) and ``name``."""
+    named = pl.col(name).str.strip_chars().str.to_lowercase()
+    return (pl.when(pl.col(operator).is_not_null())
+            .then(pl.lit("op:") + pl.col(operator).cast(pl.String))
+            .when(named.is_not_null() & (named != ""))
+            .then(pl.lit("name:") + named))
+
+
+def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSettings
+                     ) -> list[Finding]:
+    s = settings.suspicious
+    w = s.weights
+    orders = (tx.filter(pl.col("is_new").fill_null(False) & pl.col("kind").is_in(ORDERS))
+              .with_columns(customer=_customer("counterparty_operator_id", "counterparty")))
+    if orders.is_empty():
+        return []
+    keyed = tx.with_columns(customer=_customer("counterparty_operator_id", "counterparty"))
+
+    # Earlier orders of the substance, strictly before: totals per instant, then running sums.
+    history = (keyed.filter(pl.col("kind").is_in(ORDERS) & pl.col("customer").is_not_null())
+               .group_by("operator_id", "customer", "substance", "occurred_at")
+               .agg(n=pl.len(), total=pl.col("quantity_kg").fill_null(0.0).sum())
+               .sort("operator_id", "customer", "substance", "occurred_at")
+               .with_columns(
+                   earlier_orders=(pl.col("n").cum_sum() - pl.col("n"))
+                   .over("operator_id", "customer", "substance"),
+                   earlier_kg=(pl.col("total").cum_sum() - pl.col("total"))
+                   .over("operator_id", "customer", "substance"))
+               .select("operator_id", "customer", "substance", "occurred_at",
+                       "earlier_orders", "earlier_kg"))
+    # First transaction between operator and customer, recorded by either of them.
+    mirrored = (tx.filter(pl.col("counterparty_operator_id").is_not_null())
+                .select(operator_id="counterparty_operator_id",
+                        customer=pl.lit("op:") + pl.col("operator_id").cast(pl.String),
+                        occurred_at="occurred_at"))
+    first = (pl.concat([keyed.filter(pl.col("customer").is_not_null())
+                        .select("operator_id", "customer", "occurred_at"), mirrored])
+             .group_by("operator_id", "customer").agg(first_at=pl.col("occurred_at").min()))
+    sectors = ops.select(counterparty_operator_id="id", sector="sector")
+
+    risky = [c.upper() for c in s.high_risk_countries]
+    country = pl.coalesce("destination_country", "counterparty_country").str.to_uppercase()
+    payment = pl.col("payment").str.strip_chars().str.to_lowercase()
+    end_use = pl.col("end_use").str.to_lowercase()
+    consistent = pl.lit(None, dtype=pl.Boolean)
+    for sector, words in s.sector_end_uses.items():
+        pattern = r"\b(?:" + "|".join(re.escape(x.lower()) for x in words) + r")\b"
+        consistent = pl.when(pl.col("sector") == sector).then(end_use.str.contains(pattern)) \
+            .otherwise(consistent)
+    mean = pl.col("earlier_kg") / pl.col("earlier_orders")
+    rules = {
+        "quantity_above_history": (pl.col("earlier_orders") >= s.min_history)
+        & (pl.col("quantity_kg") > s.history_factor * mean),
+        "new_customer_category1": (pl.col("category") == "1") & pl.col("customer").is_not_null()
+        & (pl.col("first_at").is_null() | (pl.col("first_at") >= pl.col("occurred_at"))),
+        "cash_payment": payment == "cash",
+        "crypto_payment": payment == "crypto",
+        "high_risk_destination": country.is_in(risky),
+        "high_risk_transit": pl.col("transit_countries")
+        .list.eval(pl.element().str.to_uppercase().is_in(risky)).list.any(),
+        "end_use_inconsistent": pl.col("end_use").str.strip_chars().str.len_chars().gt(0)
+        & pl.col("sector").is_not_null() & ~consistent,
+        "designer_precursor": pl.col("designer_precursor"),
+        "watch_list": pl.col("watch_listed"),
+    }
+    scored = (orders
+              .join(history, on=["operator_id", "customer", "substance", "occurred_at"],
+                    how="left")
+              .join(first, on=["operator_id", "customer"], how="left")
+              .join(sectors, on="counterparty_operator_id", how="left")
+              .with_columns(country=country,
+                            **{f"r_{k}": v.fill_null(False) for k, v in rules.items()})
+              .with_columns(score=pl.sum_horizontal(
+                  pl.col(f"r_{k}").cast(pl.Float64) * w[k] for k in rules))
+              .filter(pl.col("score") >= s.threshold - EPSILON))
+    customers = dict(zip(ops["id"].to_list(), ops["licence"].to_list(), strict=True))
+    out = []
+    for row in scored.iter_rows(named=True):
+        reasons = [_reason(rule, w[rule], row, settings) for rule in rules if row[f"r_{rule}"]]
+        reasons.sort(key=lambda r: (-r["contribution"], r["rule"]))
+        score = min(1.0, sum(r["contribution"] for r in reasons))
+        who = customers.get(row["counterparty_operator_id"]) or row["counterparty"] \
+            or "an unnamed customer"
+        out.append(finding(
+            "suspicious_order", row["operator_id"], [(row["id"], row["reference"])], score,
+            "high" if score >= 0.8 - EPSILON else "medium",
+            f"{describe(row)} to {who} is suspicious: "
+            + ", ".join(r["rule"].replace("_", " ") for r in reasons),
+            reasons))
+    return out
+
+
+def _reason(rule: str, weight: float, row: dict[str, Any], settings: CheckSettings
+            ) -> dict[str, Any]:
+    s = settings.suspicious
+    values: dict[str, Any]
+    if rule == "quantity_above_history":
+        mean = row["earlier_kg"] / row["earlier_orders"]
+        values = {"quantity_kg": num(row["quantity_kg"]), "earlier_orders": row["earlier_orders"],
+                  "mean_earlier_kg": num(mean), "history_factor": s.history_factor}
+        detail = (f"{kg(row['quantity_kg'])} kg is {row['quantity_kg'] / mean:.1f} times the "
+                  f"customer's mean earlier order of {kg(mean)} kg "
+                  f"({row['earlier_orders']} orders).")
+    elif rule == "new_customer_category1":
+        values = {"category": row["category"], "customer": row["customer"],
+                  "first_transaction_at": iso(row["first_at"])}
+        detail = "A category 1 substance to a customer this operator never dealt with before."
+    elif rule in ("cash_payment", "crypto_payment"):
+        values = {"payment": row["payment"]}
+        detail = f"Paid in {row['payment']}, which leaves no banking trail."
+    elif rule == "high_risk_destination":
+        values = {"destination_country": row["destination_country"],
+                  "counterparty_country": row["counterparty_country"]}
+        detail = f"Goes to {row['country']}, a country on the high-risk list."
+    elif rule == "high_risk_transit":
+        transit = row["transit_countries"] or []
+        hits = [c for c in transit if c and c.upper() in {x.upper() for x in s.high_risk_countries}]
+        values = {"transit_countries": ", ".join(transit), "high_risk": ", ".join(hits)}
+        detail = f"Transits through {', '.join(hits)}, on the high-risk list."
+    elif rule == "end_use_inconsistent":
+        words = s.sector_end_uses[row["sector"]]
+        values = {"end_use": row["end_use"], "sector": row["sector"],
+                  "plausible_end_uses": ", ".join(words)}
+        detail = (f"The stated end use '{row['end_use']}' fits none of the uses expected in "
+                  f"the customer's sector ({row['sector']}).")
+    elif rule == "designer_precursor":
+        values = {"designer_precursor": True, "substance": row["substance"]}
+        detail = (f"{row['substance']} was flagged as a designer precursor (a non-scheduled "
+                  f"substance close to a scheduled one).")
+    else:
+        values = {"watch_listed": True, "substance": row["substance"]}
+        detail = f"{row['substance']} is on a monitoring (watch) list."
+    return reason(rule, weight, values, detail)

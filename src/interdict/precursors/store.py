@@ -1,0 +1,180 @@
+"""Bulk reads and writes of the register, in the caller's transaction.
+
+A backfill can be a million rows, so rows go in with executemany-style Core inserts and come
+back as Polars frames for the checks, never as one ORM object per row. Everything happens in
+the caller's unit of work: an import that fails or is killed leaves the register as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from interdict.precursors import frames
+from interdict.precursors.models import (
+    ExportAuthorisation,
+    Operator,
+    Transaction,
+    TransactionVersion,
+)
+from interdict.precursors.records import COLUMN_NAMES, Columns
+
+CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
+INSERT_CHUNK = 20_000
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def existing(session: Session, operator_ids: Iterable[int]
+             ) -> dict[tuple[int, str], tuple[int, str, int]]:
+    """(operator id, reference) → (row id, content hash, version) for these operators."""
+    found: dict[tuple[int, str], tuple[int, str, int]] = {}
+    t = Transaction.__table__
+    for part in chunks(sorted(set(operator_ids))):
+        for row in session.execute(select(t.c.id, t.c.operator_id, t.c.reference,
+                                          t.c.content_hash, t.c.version)
+                                   .where(t.c.operator_id.in_(part))):
+            found[(row.operator_id, row.reference)] = (row.id, row.content_hash, row.version)
+    return found
+
+
+def insert_rows(session: Session, *, agency_id: int, batch_id: int, cols: Columns,
+                indexes: list[int]) -> dict[tuple[int, str], int]:
+    """Insert the given rows of ``cols``; returns their new ids by (operator, reference)."""
+    if not indexes:
+        return {}
+    values = cols.values
+    t = Transaction.__table__
+    for part in chunks(indexes, INSERT_CHUNK):
+        session.execute(insert(t), [
+            {**{c: values[c][i] for c in COLUMN_NAMES}, "agency_id": agency_id,
+             "batch_id": batch_id, "version": 1} for i in part])
+    return {(r.operator_id, r.reference): r.id for r in session.execute(
+        select(t.c.id, t.c.operator_id, t.c.reference).where(t.c.batch_id == batch_id))}
+
+
+def amend_rows(session: Session, *, batch_id: int, cols: Columns, indexes: list[int],
+               current: dict[tuple[int, str], tuple[int, str, int]], now: dt.datetime
+               ) -> dict[tuple[int, str], int]:
+    """Replace amended records, keeping each earlier version as it was submitted."""
+    if not indexes:
+        return {}
+    t = Transaction.__table__
+    values = cols.values
+    ids = {(values["operator_id"][i], values["reference"][i]): current[
+        (values["operator_id"][i], values["reference"][i])][0] for i in indexes}
+    old: dict[int, Any] = {}
+    for part in chunks(list(ids.values())):
+        old.update({r.id: r for r in session.execute(select(t).where(t.c.id.in_(part)))})
+    session.execute(insert(TransactionVersion.__table__), [
+        {"transaction_id": row.id, "version": row.version, "record": _as_record(row),
+         "batch_id": row.batch_id, "replaced_by_batch_id": batch_id, "replaced_at": now}
+        for row in old.values()])
+    for i in indexes:
+        key = (values["operator_id"][i], values["reference"][i])
+        row_id = ids[key]
+        session.execute(update(t).where(t.c.id == row_id).values(
+            **{c: values[c][i] for c in COLUMN_NAMES}, batch_id=batch_id,
+            version=old[row_id].version + 1))
+    return ids
+
+
+def _as_record(row: Any) -> dict[str, Any]:
+    """A stored row as JSON, for the version history."""
+    out: dict[str, Any] = {}
+    for name in COLUMN_NAMES:
+        value = getattr(row, name)
+        out[name] = value.isoformat() if isinstance(value, dt.datetime) else value
+    return out
+
+
+def _frame(rows: list[tuple[Any, ...]], names: list[str], schema: dict[str, Any]
+           ) -> pl.DataFrame:
+    raw = pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None) \
+        if rows else pl.DataFrame(schema={n: schema.get(n, pl.String) for n in names})
+    return raw
+
+
+TX_COLUMNS = ("id", "operator_id", "reference", "kind", "substance", "category",
+              "designer_precursor", "watch_listed", "quantity_kg", "occurred_at",
+              "registered_at", "counterparty", "counterparty_operator_id",
+              "counterparty_country", "destination_country", "transit_countries", "payment",
+              "end_use", "site")
+
+
+def transactions_frame(session: Session, *, agency_id: int,
+                       operator_ids: Sequence[int] | None = None,
+                       exclude_batch: int | None = None) -> pl.DataFrame:
+    """Stored transactions (of some operators, or the whole agency) in the checks' schema."""
+    t = Transaction.__table__
+    query = select(*(t.c[c] for c in TX_COLUMNS)).where(t.c.agency_id == agency_id)
+    if exclude_batch is not None:
+        query = query.where(t.c.batch_id != exclude_batch)
+    rows: list[tuple[Any, ...]] = []
+    if operator_ids is None:
+        rows = [tuple(r) for r in session.execute(query)]
+    else:
+        for part in chunks(sorted(set(operator_ids))):
+            rows += [tuple(r) for r in session.execute(query.where(t.c.operator_id.in_(part)))]
+    return to_checks_frame(_frame(rows, list(TX_COLUMNS), frames.TRANSACTIONS), is_new=False,
+                           session=session, agency_id=agency_id)
+
+
+def to_checks_frame(df: pl.DataFrame, *, is_new: bool, session: Session, agency_id: int,
+                    licences: dict[int, str] | None = None) -> pl.DataFrame:
+    """Bring a frame of register columns into ``frames.TRANSACTIONS`` exactly."""
+    if licences is None:
+        licences = operator_licences(session, agency_id=agency_id)
+    schema = frames.TRANSACTIONS
+    df = df.with_columns(
+        pl.col("transit_countries").cast(pl.String).fill_null("").str.split(";")
+        .list.eval(pl.element().filter(pl.element() != "")),
+        pl.col("operator_id").cast(pl.Int64).replace_strict(
+            licences, default=None, return_dtype=pl.String).alias("operator_licence"),
+        pl.lit(is_new).alias("is_new"),
+        pl.col("site").fill_null(""),
+    )
+    return df.select(pl.col(c).cast(schema[c]) if c in df.columns
+                     else pl.lit(None, dtype=schema[c]).alias(c) for c in schema)
+
+
+def batch_frame(cols: Columns, ids: list[int], *, session: Session, agency_id: int,
+                licences: dict[int, str]) -> pl.DataFrame:
+    data = {c: cols.values[c] for c in TX_COLUMNS if c in cols.values}
+    data["id"] = ids
+    df = pl.DataFrame(data, schema_overrides={
+        "occurred_at": frames.UTC_TIME, "registered_at": frames.UTC_TIME,
+        "counterparty_operator_id": pl.Int64, "quantity_kg": pl.Float64})
+    return to_checks_frame(df, is_new=True, session=session, agency_id=agency_id,
+                           licences=licences)
+
+
+def operator_licences(session: Session, *, agency_id: int) -> dict[int, str]:
+    return {row.id: row.licence for row in session.execute(
+        select(Operator.id, Operator.licence).where(Operator.agency_id == agency_id))}
+
+
+def operators_frame(session: Session, *, agency_id: int) -> pl.DataFrame:
+    rows = session.execute(select(
+        Operator.id, Operator.licence, Operator.name, Operator.country, Operator.categories,
+        Operator.kind, Operator.valid_from, Operator.valid_to, Operator.activities,
+        Operator.sector).where(Operator.agency_id == agency_id)).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=frames.OPERATORS, orient="row")
+
+
+def authorisations_frame(session: Session, *, agency_id: int) -> pl.DataFrame:
+    a = ExportAuthorisation
+    rows = session.execute(select(
+        a.id, a.number, a.operator_id, a.substance, a.quantity_kg, a.destination_country,
+        a.valid_from, a.valid_to, a.notification_required, a.notified_at,
+        a.notification_deadline, a.notification_status, a.responded_at)
+        .where(a.agency_id == agency_id)).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=frames.AUTHORISATIONS, orient="row")
