@@ -78,3 +78,113 @@ def test_transactions_import_resolve_convert_and_are_idempotent(world):
     # The same records in another file: unchanged, nothing added.
     other = _tx(world, CLEAN.replace(b"\n", b"\r\n"), filename="again.csv")
     assert (other["added"], other["unchanged"], other["amended"]) == (0, 2, 0)
+
+
+def _count(world, model) -> int:
+    with unit_of_work(world.db, readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_bad_row_refuses_the_whole_file_and_names_row_field_reason(world):
+    _ops(world)
+    data = _csv(
+        "S-1,BE-P-1,sale,Acetone,100,kg,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,transfer,,",
+        "S-2,BE-P-1,sale,Unobtainium,5,kg,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,transfer,,",
+        "S-3,BE-P-1,sale,Acetone,5,lbs,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,transfer,,",
+        "S-4,BE-P-1,sale,Acetone,5,kg,2025-03-01T10:00:00,,BE-P-3,BE,,,transfer,,",
+        "S-5,BE-P-9,sale,Acetone,5,kg,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,transfer,,",
+        "S-6,BE-P-1,sale,Heroin,5,kg,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,transfer,,",
+        "S-7,BE-P-1,sale,Piperonal,5,L,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,transfer,,",
+        "S-8,BE-P-1,sale,Acetone,1,kg,2025-03-01T10:00:00+01:00,,BE-P-3,BE,,,bitcoin,,",
+    )
+    with pytest.raises(FileRejected) as exc:
+        _tx(world, data)
+    got = {(e.row, e.field): e.reason for e in exc.value.rows}
+    assert set(got) == {(3, "substance"), (4, "unit"), (5, "occurred_at"), (6, "operator"),
+                        (7, "substance"), (8, "unit"), (9, "payment")}
+    assert "no precursor or watch list" in got[(3, "substance")]
+    assert "no UTC offset" in got[(5, "occurred_at")]
+    assert "controlled drug" in got[(7, "substance")]
+    assert "density" in got[(8, "unit")]
+    assert _count(world, Transaction) == 0 and _count(world, Batch) == 0
+    kept = _tx(world, data, partial=True)
+    assert (kept["added"], kept["rejected"]) == (1, 7)
+    assert {e["row"] for e in kept["errors"]} == {3, 4, 5, 6, 7, 8, 9}
+
+
+def test_malformed_files_are_refused_with_the_reason(world):
+    _ops(world)
+    cases = {
+        b"reference,operator,kind\nS-1,BE-P-1,sale\n": "column missing",
+        HEADER.replace("site", "sight").encode() + b"x\n": "not a column",
+        b"\xff\xfe\x00garbage": "UTF-8",
+        b"": "empty",
+        (HEADER + 'S-1,BE-P-1,sale,"Acetone\n').encode(): "",
+        _csv("S-1,BE-P-1,sale,Acetone,100,kg"): "fields",
+    }
+    for data, reason in cases.items():
+        with pytest.raises(InvalidData) as exc:
+            _tx(world, data)
+        text = exc.value.detail + " ".join(e.reason for e in exc.value.errors)
+        assert reason in text, (data, text)
+    jsonl = b'{"reference": "S-1", "operator": "BE-P-1"}\n[1, 2]\n'
+    with pytest.raises(InvalidData):
+        _tx(world, jsonl, filename="x.jsonl")
+    assert _count(world, Transaction) == 0
+
+
+def test_amendment_keeps_history_and_rechecks(world):
+    _ops(world)
+    _tx(world, CLEAN)
+    amended = CLEAN.replace(b"S-1,BE-P-1,sale,Acetone,100,", b"S-1,BE-P-1,sale,Acetone,101,")
+    result = _tx(world, amended, filename="amended.csv")
+    assert (result["added"], result["amended"], result["unchanged"]) == (0, 1, 1)
+    with unit_of_work(world.db, readonly=True) as session:
+        row = session.scalar(select(Transaction).where(Transaction.reference == "S-1"))
+        assert row is not None and row.version == 2 and row.quantity == 101
+        old = session.scalars(select(TransactionVersion)).all()
+        assert [(v.version, v.record["quantity"]) for v in old] == [(1, 100.0)]
+
+
+def test_jsonl_and_the_json_api_path_give_the_same_register(world):
+    _ops(world)
+    record = {"reference": "J-1", "operator": "BE-P-1", "kind": "stock_count",
+              "substance": "Acetone", "quantity": 0, "unit": "kg",
+              "occurred_at": "2025-01-01T00:00:00+00:00", "transit_countries": []}
+    result = _tx(world, (json.dumps(record) + "\n").encode(), filename="t.jsonl")
+    assert result["added"] == 1
+
+
+def test_operators_submit_only_their_own_records_and_see_no_alerts(world):
+    _ops(world)
+    with unit_of_work(world.db) as session:
+        service.link_user(session, actor=world.actor("officer@a"), username="operator@a",
+                          licence="BE-P-1")
+    late = _csv("S-9,BE-P-1,sale,Acetone,10,kg,2025-03-01T10:00:00+01:00,"
+                "2025-03-04T10:00:00+01:00,Some Buyer,BE,,,transfer,cleaning,")
+    result = _tx(world, late, user="operator@a")
+    assert result["alerts"] == 1
+    with pytest.raises(FileRejected) as exc:
+        _tx(world, _csv("S-10,BE-P-2,stock_count,Acetone,0,kg,2025-03-01T10:00:00+01:00,,,,,,,,"),
+            user="operator@a")
+    assert "only for BE-P-1" in exc.value.rows[0].reason
+    with unit_of_work(world.db, readonly=True) as session:
+        alert = session.scalar(select(Alert))
+        assert alert is not None and alert.agency_id == world.agencies["A"].id
+        assert alert.source == "precursors" and alert.kind == "late_registration"
+        with pytest.raises(Forbidden):
+            service.findings(session, actor=world.actor("operator@a"))
+        own = service.batches(session, actor=world.actor("operator@a"))
+        assert [b["added"] for b in own] == [1]
+        with pytest.raises(Exception):
+            service.get_operator(session, actor=world.actor("operator@a"), licence="BE-P-2")
+
+
+def test_registers_are_per_agency(world):
+    _ops(world)
+    _tx(world, CLEAN)
+    with unit_of_work(world.db, readonly=True) as session:
+        assert service.search_operators(session, actor=world.actor("officer@b")) == []
+        assert session.scalar(select(func.count()).select_from(Operator)) == 3
+    with pytest.raises(FileRejected):  # B's officer: A's licences are unknown in B
+        _tx(world, CLEAN, user="officer@b")

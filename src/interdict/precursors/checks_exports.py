@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso, kg, num, reason
+from interdict.precursors.checks import describe, finding, iso, iso_text, kg, minute, num, reason
 from interdict.precursors.frames import Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -93,7 +93,8 @@ def export_without_authorisation(tx: pl.DataFrame, auths: pl.DataFrame,
         & (pl.col("responded_at").is_null() | (pl.col("occurred_at")
                                                >= pl.col("responded_at"))),
         notify=notify,
-    ).filter(pl.any_horizontal(pl.col("^r_.*$").fill_null(False)))
+    ).filter(pl.any_horizontal(pl.col("^r_.*$").fill_null(False))).with_columns(
+        iso_text("occurred_at", "notification_deadline", "responded_at"))
     out = []
     for row in rows.iter_rows(named=True):
         found = sorted((_reason(rule[2:], row) for rule in row
@@ -140,17 +141,17 @@ def _reason(rule: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     elif rule == "shipped_before_deadline":
         summary = "shipped before the importing authority's answer was due"
         values = auth | {"notification_status": row["notification_status"],
-                         "occurred_at": iso(row["occurred_at"]),
-                         "notification_deadline": iso(row["notification_deadline"])}
-        detail = (f"Shipped on {row['occurred_at']:%Y-%m-%d %H:%M}, before the importing "
-                  f"authority's answer was due ({row['notification_deadline']:%Y-%m-%d %H:%M})"
-                  f" and without its confirmation.")
+                         "occurred_at": row["occurred_at"],
+                         "notification_deadline": row["notification_deadline"]}
+        detail = (f"Shipped on {minute(row['occurred_at'])}, before the importing "
+                  f"authority's answer was due ({minute(row['notification_deadline'])}) and "
+                  f"without its confirmation.")
     else:
         score = 1.0
         summary = "shipped after the importing authority objected"
         values = auth | {"notification_status": row["notification_status"],
-                         "occurred_at": iso(row["occurred_at"]),
-                         "responded_at": iso(row["responded_at"])}
+                         "occurred_at": row["occurred_at"],
+                         "responded_at": row["responded_at"]}
         detail = ("Shipped although the importing country's authority objected to the "
                   "export.")
     return summary, reason(rule, score, values, detail)

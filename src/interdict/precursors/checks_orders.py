@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso, kg, num, reason
+from interdict.precursors.checks import describe, finding, iso_text, kg, num, reason
 from interdict.precursors.frames import Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -37,45 +37,50 @@ ORDERS = ["sale", "export"]
 EPSILON = 1e-9
 
 
-def _customer(operator: str, name: str) -> pl.Expr:
-    """The customer key of the counterparty columns ``operator`` (id) and ``name``."""
-    named = pl.col(name).str.strip_chars().str.to_lowercase()
-    return (pl.when(pl.col(operator).is_not_null())
-            .then(pl.lit("op:") + pl.col(operator).cast(pl.String))
-            .when(named.is_not_null() & (named != ""))
-            .then(pl.lit("name:") + named))
+CUSTOMER = ["operator_id", "customer_id", "customer_name"]
+
+
+def _with_customer(frame: pl.DataFrame) -> pl.DataFrame:
+    """The customer key: ``customer_id`` (-1 when unregistered) and ``customer_name`` ("" when
+    registered, else the lower-cased stripped name; null when there is no customer)."""
+    named = pl.col("counterparty").str.strip_chars().str.to_lowercase()
+    registered = pl.col("counterparty_operator_id").is_not_null()
+    return frame.with_columns(
+        customer_id=pl.col("counterparty_operator_id").fill_null(-1),
+        customer_name=pl.when(registered).then(pl.lit("")).when(named != "").then(named))
 
 
 def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSettings
                      ) -> list[Finding]:
     s = settings.suspicious
     w = s.weights
-    orders = (tx.filter(pl.col("is_new").fill_null(False) & pl.col("kind").is_in(ORDERS))
-              .with_columns(customer=_customer("counterparty_operator_id", "counterparty")))
+    orders = _with_customer(
+        tx.filter(pl.col("is_new").fill_null(False) & pl.col("kind").is_in(ORDERS)))
     if orders.is_empty():
         return []
-    keyed = tx.with_columns(customer=_customer("counterparty_operator_id", "counterparty"))
+    # Only the operators and customers of the new orders need a history.
+    pairs = orders.filter(pl.col("customer_name").is_not_null()).select(CUSTOMER).unique()
+    keyed = (_with_customer(tx.join(pairs.select("operator_id").unique(), on="operator_id",
+                                    how="semi"))
+             .join(pairs, on=CUSTOMER, how="semi"))
 
     # Earlier orders of the substance, strictly before: totals per instant, then running sums.
-    history = (keyed.filter(pl.col("kind").is_in(ORDERS) & pl.col("customer").is_not_null())
-               .group_by("operator_id", "customer", "substance", "occurred_at")
+    series = [*CUSTOMER, "substance"]
+    history = (keyed.filter(pl.col("kind").is_in(ORDERS))
+               .group_by(*series, "occurred_at")
                .agg(n=pl.len(), total=pl.col("quantity_kg").fill_null(0.0).sum())
-               .sort("operator_id", "customer", "substance", "occurred_at")
-               .with_columns(
-                   earlier_orders=(pl.col("n").cum_sum() - pl.col("n"))
-                   .over("operator_id", "customer", "substance"),
-                   earlier_kg=(pl.col("total").cum_sum() - pl.col("total"))
-                   .over("operator_id", "customer", "substance"))
-               .select("operator_id", "customer", "substance", "occurred_at",
-                       "earlier_orders", "earlier_kg"))
+               .sort(*series, "occurred_at")
+               .with_columns(earlier_orders=(pl.col("n").cum_sum() - pl.col("n")).over(series),
+                             earlier_kg=(pl.col("total").cum_sum() - pl.col("total"))
+                             .over(series))
+               .select(*series, "occurred_at", "earlier_orders", "earlier_kg"))
     # First transaction between operator and customer, recorded by either of them.
     mirrored = (tx.filter(pl.col("counterparty_operator_id").is_not_null())
-                .select(operator_id="counterparty_operator_id",
-                        customer=pl.lit("op:") + pl.col("operator_id").cast(pl.String),
-                        occurred_at="occurred_at"))
-    first = (pl.concat([keyed.filter(pl.col("customer").is_not_null())
-                        .select("operator_id", "customer", "occurred_at"), mirrored])
-             .group_by("operator_id", "customer").agg(first_at=pl.col("occurred_at").min()))
+                .select(operator_id="counterparty_operator_id", customer_id="operator_id",
+                        customer_name=pl.lit(""), occurred_at="occurred_at")
+                .join(pairs, on=CUSTOMER, how="semi"))
+    first = (pl.concat([keyed.select(*CUSTOMER, "occurred_at"), mirrored])
+             .group_by(CUSTOMER).agg(first_at=pl.col("occurred_at").min()))
     sectors = ops.select(counterparty_operator_id="id", sector="sector")
 
     risky = [c.upper() for c in s.high_risk_countries]
@@ -91,7 +96,8 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
     rules = {
         "quantity_above_history": (pl.col("earlier_orders") >= s.min_history)
         & (pl.col("quantity_kg") > s.history_factor * mean),
-        "new_customer_category1": (pl.col("category") == "1") & pl.col("customer").is_not_null()
+        "new_customer_category1": (pl.col("category") == "1")
+        & pl.col("customer_name").is_not_null()
         & (pl.col("first_at").is_null() | (pl.col("first_at") >= pl.col("occurred_at"))),
         "cash_payment": payment == "cash",
         "crypto_payment": payment == "crypto",
@@ -104,15 +110,15 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
         "watch_list": pl.col("watch_listed"),
     }
     scored = (orders
-              .join(history, on=["operator_id", "customer", "substance", "occurred_at"],
-                    how="left")
-              .join(first, on=["operator_id", "customer"], how="left")
+              .join(history, on=[*series, "occurred_at"], how="left")
+              .join(first, on=CUSTOMER, how="left")
               .join(sectors, on="counterparty_operator_id", how="left")
               .with_columns(country=country,
                             **{f"r_{k}": v.fill_null(False) for k, v in rules.items()})
               .with_columns(score=pl.sum_horizontal(
                   pl.col(f"r_{k}").cast(pl.Float64) * w[k] for k in rules))
-              .filter(pl.col("score") >= s.threshold - EPSILON))
+              .filter(pl.col("score") >= s.threshold - EPSILON)
+              .with_columns(iso_text("first_at")))
     customers = dict(zip(ops["id"].to_list(), ops["licence"].to_list(), strict=True))
     out = []
     for row in scored.iter_rows(named=True):
@@ -142,8 +148,9 @@ def _reason(rule: str, weight: float, row: dict[str, Any], settings: CheckSettin
                   f"customer's mean earlier order of {kg(mean)} kg "
                   f"({row['earlier_orders']} orders).")
     elif rule == "new_customer_category1":
-        values = {"category": row["category"], "customer": row["customer"],
-                  "first_transaction_at": iso(row["first_at"])}
+        values = {"category": row["category"], "customer": row["counterparty"],
+                  "customer_operator_id": row["counterparty_operator_id"],
+                  "first_transaction_at": row["first_at"]}
         detail = "A category 1 substance to a customer this operator never dealt with before."
     elif rule in ("cash_payment", "crypto_payment"):
         values = {"payment": row["payment"]}

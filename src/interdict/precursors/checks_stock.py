@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso, kg, num, reason
+from interdict.precursors.checks import describe, finding, iso_text, kg, minute, num, reason
 from interdict.precursors.frames import INFLOWS, OUTFLOWS, Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -57,7 +57,8 @@ def stock_discrepancy(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding
                .with_columns(gap=pl.col("expected") - q)
                .filter(pl.col("gap").abs() > pl.max_horizontal(
                    pl.lit(settings.stock.tolerance_kg),
-                   settings.stock.tolerance_rel * pl.max_horizontal("expected", q))))
+                   settings.stock.tolerance_rel * pl.max_horizontal("expected", q)))
+               .with_columns(iso_text("prev_occurred_at", "occurred_at")))
     out = []
     for row in periods.iter_rows(named=True):
         gap, expected, counted = row["gap"], row["expected"], row["quantity_kg"]
@@ -68,11 +69,10 @@ def stock_discrepancy(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding
                   "inflow_kg": num(row["inflow_kg"]), "outflow_kg": num(row["outflow_kg"]),
                   "expected_kg": num(expected), "counted_kg": num(counted),
                   "missing_kg": num(gap), "movements": row["movements"],
-                  "period_start": iso(row["prev_occurred_at"]),
-                  "period_end": iso(row["occurred_at"]),
+                  "period_start": row["prev_occurred_at"], "period_end": row["occurred_at"],
                   "previous_count_reference": row["prev_reference"]}
         detail = (f"From the count of {kg(row['prev_quantity_kg'])} kg on "
-                  f"{row['prev_occurred_at']:%Y-%m-%d %H:%M} and {row['movements']} movements "
+                  f"{minute(row['prev_occurred_at'])} and {row['movements']} movements "
                   f"(+{kg(row['inflow_kg'])} kg, -{kg(row['outflow_kg'])} kg) the stock should "
                   f"be {kg(expected)} kg, but {kg(counted)} kg was counted: "
                   f"{kg(abs(gap))} kg {'missing' if gap > 0 else 'more than expected'}.")

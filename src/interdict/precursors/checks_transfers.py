@@ -33,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso, kg, num, reason
+from interdict.precursors.checks import describe, finding, iso_text, kg, num, reason
 from interdict.precursors.frames import UTC_TIME, Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -81,7 +81,8 @@ def transfer_matching(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSettin
     due = pl.lit(as_of - timedelta(hours=m.window_hours)).cast(UTC_TIME)
     alone = pl.concat([sales.join(paired_s, on="id", how="anti"),
                        purchases.join(paired_p, on="id", how="anti")])
-    for row in alone.filter(pl.col("occurred_at") <= due).iter_rows(named=True):
+    alone = alone.filter(pl.col("occurred_at") <= due).with_columns(iso_text("occurred_at"))
+    for row in alone.iter_rows(named=True):
         out.append(_unmatched(row, licences, m.window_hours))
     return out
 
@@ -120,7 +121,8 @@ def _mismatches(pairs: pl.DataFrame, sales: pl.DataFrame, purchases: pl.DataFram
         return []
     rows = (pairs.select("s_id", "p_id")
             .join(sales.select(pl.all().name.prefix("s_")), on="s_id")
-            .join(purchases.select(pl.all().name.prefix("p_")), on="p_id"))
+            .join(purchases.select(pl.all().name.prefix("p_")), on="p_id")
+            .with_columns(iso_text("s_occurred_at", "p_occurred_at")))
     out = []
     for row in rows.iter_rows(named=True):
         sale = {k[2:]: v for k, v in row.items() if k.startswith("s_")}
@@ -143,8 +145,8 @@ def _mismatches(pairs: pl.DataFrame, sales: pl.DataFrame, purchases: pl.DataFram
             "sale_reference": sale["reference"], "purchase_reference": buy["reference"],
             "sale_substance": sale["substance"], "purchase_substance": buy["substance"],
             "sale_kg": num(qs), "purchase_kg": num(qp), "difference_kg": num(abs(qs - qp)),
-            "relative_difference": num(rel), "sale_occurred_at": iso(sale["occurred_at"]),
-            "purchase_occurred_at": iso(buy["occurred_at"]),
+            "relative_difference": num(rel), "sale_occurred_at": sale["occurred_at"],
+            "purchase_occurred_at": buy["occurred_at"],
             "disagrees_on": " and ".join(differs)}
         out.append(finding(
             "quantity_mismatch", sale["operator_id"],
@@ -170,7 +172,7 @@ def _unmatched(row: dict[str, Any], licences: dict[int, str], window: float) -> 
                   f"{kg(window)} hours of the purchase.")
     values = {"reference": row["reference"], "kind": row["kind"],
               "substance": row["substance"], "quantity_kg": num(row["quantity_kg"]),
-              "occurred_at": iso(row["occurred_at"]),
+              "occurred_at": row["occurred_at"],
               "counterparty_operator_id": row["counterparty_operator_id"],
               "counterparty_licence": other, "window_hours": window}
     return finding("unmatched_transfer", row["operator_id"], [(row["id"], row["reference"])],

@@ -1,0 +1,594 @@
+"""Movements of the synthetic trade year: orders, deliveries, use, replenishment, stock counts.
+
+Part of the trade-year generator (``generate.py``). Rows are kept as columns of numpy arrays
+(``Rows``) until they are written out; times are (day of the year, minute of the local day).
+
+Stock never goes negative by construction: a user consumes only what an earlier delivery
+brought, and a supplier's deliveries (purchases, imports, production batches) are planned from
+the cumulative outflow of each stock position, arriving days before the outflow that needs them.
+Stock counts are computed last, from the recorded movements as the checks read them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from interdict.precursors.frames import INFLOWS, KINDS, OUTFLOWS
+from interdict.precursors.generate_world import (
+    END_USES,
+    EU_COUNTRIES,
+    FOREIGN,
+    SUPPLIER_COUNTRIES,
+    TRANSIT,
+    Namer,
+    Operator,
+    Reference,
+)
+
+Arr = npt.NDArray[Any]
+Rows = dict[str, Arr]
+
+KIND = {k: i for i, k in enumerate(KINDS)}
+HIDDEN = len(KINDS)          # an unrecorded loss behind a stock discrepancy; never written out
+SIGN = np.array([1.0 if k in INFLOWS else -1.0 if k in OUTFLOWS else 0.0 for k in KINDS]
+                + [-1.0])
+PAYMENTS = ("", "transfer", "cash", "crypto", "other")
+TRANSFER, CASH, CRYPTO = 1, 2, 3
+# What a row is in the plan (anomalies pick rows by role).
+(R_SALE, R_PURCHASE, R_CHILD, R_LOT_SALE, R_LOT_PURCHASE, R_SMALL, R_EXPORT, R_IMPORT,
+ R_PRODUCTION, R_DESTRUCTION, R_COUNT, R_HIDDEN, R_EXTRA) = range(1, 14)
+
+COLUMNS: dict[str, Any] = {
+    "uid": np.int64, "op": np.int32, "pos": np.int32, "kind": np.int8, "qty": np.float64,
+    "day": np.int32, "mod": np.int32, "delay": np.int32, "cp_op": np.int32,
+    "cp_name": np.int32, "cp_country": np.int32, "dest": np.int32, "transit": np.int32,
+    "payment": np.int8, "end_use": np.int32, "edge": np.int64, "role": np.int8,
+}
+DEFAULTS = {"uid": -1, "cp_op": -1, "cp_name": -1, "cp_country": -1, "dest": -1,
+            "transit": -1, "end_use": -1, "edge": -1}
+OPEN_MOD, CLOSE_MOD = 6 * 60, 20 * 60     # stock counts: 06:00 and 20:00 local
+BIG = 1 << 40                              # position key stride (grams)
+
+
+def make_rows(n: int, **cols: Any) -> Rows:
+    out: Rows = {}
+    for name, dtype in COLUMNS.items():
+        value = cols.pop(name, DEFAULTS.get(name, 0))
+        arr = np.empty(n, dtype)
+        arr[...] = value
+        out[name] = arr
+    if cols:
+        raise TypeError(f"unknown columns {sorted(cols)}")
+    return out
+
+
+def concat(parts: list[Rows]) -> Rows:
+    return {c: np.concatenate([p[c] for p in parts]) for c in COLUMNS}
+
+
+def take(rows: Rows, idx: Arr) -> Rows:
+    return {c: a[idx] for c, a in rows.items()}
+
+
+def nice(q: Arr) -> Arr:
+    """Round quantities the way people order them."""
+    step = np.select([q >= 1000, q >= 100, q >= 10, q >= 1], [10.0, 1.0, 0.1, 0.01], 0.001)
+    return np.asarray(np.maximum(np.round(q / step) * step, step), dtype=np.float64)
+
+
+def engine_kg(qty: Arr, factor: Arr) -> Arr:
+    """Kilograms as a reader of the written quantity (3 decimals in the row's unit) gets them."""
+    return np.asarray(np.round(qty / factor, 3) * factor, dtype=np.float64)
+
+
+@dataclass
+class Ctx:
+    rng: np.random.Generator
+    rnd: random.Random
+    ref: Reference
+    ops: list[Operator]
+    start: dt.date
+    namer: Namer
+    codes: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    phrases: list[str] = field(default_factory=list)
+    transits: list[str] = field(default_factory=list)
+    # stock positions (operator, substance); the site and unit follow from them
+    pos_op: list[int] = field(default_factory=list)
+    pos_sub: list[int] = field(default_factory=list)
+    pos_site: list[str] = field(default_factory=list)
+    pos_unit: list[str] = field(default_factory=list)
+    pos_factor: list[float] = field(default_factory=list)
+    pos_ident: list[str] = field(default_factory=list)
+    pos_base: list[float] = field(default_factory=list)
+    pos_phrase: list[int] = field(default_factory=list)
+    pos_of: dict[tuple[int, int], int] = field(default_factory=dict)
+    planned: int = 0               # positions below this index are counted
+    s0: Arr = field(default_factory=lambda: np.zeros(0))
+    n_edges: int = 0
+    n_uids: int = 0
+
+    def __post_init__(self) -> None:
+        for cc, *_ in EU_COUNTRIES:
+            self.code(cc)
+        self.weekday = (self.start.weekday() + np.arange(420)) % 7
+        self.op_code = np.array([self.code(EU_COUNTRIES[o.country][0]) for o in self.ops],
+                                dtype=np.int32)
+        self.phrase_ids: dict[str, list[int]] = {}
+        for sector, words in END_USES.items():
+            self.phrase_ids[sector] = [len(self.phrases) + i for i in range(len(words))]
+            self.phrases.extend(words)
+        bad = set(self.ref.settings.suspicious.high_risk_countries)
+        bad |= set(self.ref.settings.exports.category3_destinations)
+        bad |= set(self.ref.settings.exports.notification_destinations)
+        eu = {c for c, *_ in EU_COUNTRIES}
+        self.destinations = [c for c, _ in FOREIGN if c not in bad and c not in eu]
+        self.suppliers = [c for c in SUPPLIER_COUNTRIES if c not in bad] or self.destinations
+        self.clean_transit = [c for c in TRANSIT if c not in bad]
+
+    def code(self, cc: str) -> int:
+        if cc not in self.codes:
+            self.codes.append(cc)
+        return self.codes.index(cc)
+
+    def name(self, text: str) -> int:
+        self.names.append(text)
+        return len(self.names) - 1
+
+    def transit(self, text: str) -> int:
+        if text not in self.transits:
+            self.transits.append(text)
+        return self.transits.index(text)
+
+    def phrase(self, sector: str) -> int:
+        return self.rnd.choice(self.phrase_ids.get(sector) or self.phrase_ids["chemical_distribution"])
+
+    def edges(self, n: int) -> Arr:
+        out = np.arange(self.n_edges, self.n_edges + n, dtype=np.int64)
+        self.n_edges += n
+        return out
+
+    def uids(self, n: int) -> Arr:
+        out = np.arange(self.n_uids, self.n_uids + n, dtype=np.int64)
+        self.n_uids += n
+        return out
+
+    def add_position(self, op: int, sub: int, site: str, base: float) -> int:
+        s = self.ref.substances[sub]
+        rnd = self.rnd
+        if base < 2:
+            unit = "mL" if s.density and rnd.random() < 0.4 else "g"
+        elif s.density and rnd.random() < 0.5:
+            unit = "L"
+        elif base >= 2000 and rnd.random() < 0.5:
+            unit = "t"
+        else:
+            unit = "kg"
+        factor = {"g": 0.001, "t": 1000.0, "kg": 1.0, "L": s.density or 1.0,
+                  "mL": (s.density or 1.0) / 1000}[unit]
+        roll = rnd.random()
+        ident = s.cas if roll < 0.25 else s.synonym if roll < 0.4 and s.synonym else s.name
+        self.pos_of[(op, sub)] = len(self.pos_op)
+        self.pos_op.append(op)
+        self.pos_sub.append(sub)
+        self.pos_site.append(site)
+        self.pos_unit.append(unit)
+        self.pos_factor.append(factor)
+        self.pos_ident.append(ident)
+        self.pos_base.append(base)
+        self.pos_phrase.append(self.phrase(self.ops[op].sector))
+        return len(self.pos_op) - 1
+
+    def arrays(self) -> None:
+        """Freeze the position lists into arrays for the vectorised steps."""
+        self.a_op = np.array(self.pos_op, dtype=np.int32)
+        self.a_sub = np.array(self.pos_sub, dtype=np.int32)
+        self.a_factor = np.array(self.pos_factor)
+        self.a_base = np.array(self.pos_base)
+        self.a_phrase = np.array(self.pos_phrase, dtype=np.int32)
+        self.a_density = np.array([self.ref.substances[s].density or 0.0 for s in self.pos_sub])
+        self.op_first = np.array([o.first_day for o in self.ops], dtype=np.int32)
+        self.op_last = np.array([o.last_day for o in self.ops], dtype=np.int32)
+        if len(self.s0) < len(self.pos_op):
+            self.s0 = np.concatenate([self.s0, np.zeros(len(self.pos_op) - len(self.s0))])
+
+    def nice_for(self, pos: Arr, q: Arr) -> Arr:
+        """Nice quantities; liquids in round volumes."""
+        d = self.a_density[pos]
+        liquid = d > 0
+        out = nice(q)
+        out[liquid] = nice(q[liquid] / d[liquid]) * d[liquid]
+        return out
+
+    def business_mod(self, n: int, last: int = 18 * 60 + 59) -> Arr:
+        return np.asarray(7 * 60 + self.rng.integers(0, last - 7 * 60 + 1, n), dtype=np.int32)
+
+    def snap_forward(self, day: Arr) -> Arr:
+        wd = self.weekday[np.clip(day, 0, len(self.weekday) - 1)]
+        return np.asarray(day + np.where(wd == 5, 2, np.where(wd == 6, 1, 0)), dtype=np.int32)
+
+
+def build_positions(ctx: Ctx) -> None:
+    rng = ctx.rng
+    for op in ctx.ops:
+        if op.dormant:
+            continue
+        for k, sub in enumerate(op.substances):
+            s = ctx.ref.substances[sub]
+            typical = float(np.exp(rng.uniform(np.log(s.low), np.log(s.high))))
+            if op.sector == "laboratory":
+                typical *= 0.05
+            elif op.role != "user":
+                typical *= 5
+            ctx.add_position(op.idx, sub, op.sites[k % len(op.sites)],
+                             float(nice(np.array([typical]))[0]))
+    ctx.planned = len(ctx.pos_op)
+    ctx.arrays()
+
+
+def schedule(ctx: Ctx, counts: Arr, first: Arr, last: Arr, min_gap: int = 5) -> tuple[Arr, Arr]:
+    """Regular order days for each entity: ``counts[i]`` orders between first and last day,
+    at least ``min_gap`` days apart on average, on weekdays, at most one a day."""
+    span = np.maximum(last - first + 1, 0)
+    n = np.minimum(counts, span // min_gap)
+    ent = np.repeat(np.arange(len(n)), n)
+    startidx = np.cumsum(n) - n
+    k = np.arange(len(ent)) - startidx[ent]
+    period = span[ent] / np.maximum(n[ent], 1)
+    day = first[ent] + np.floor((k + ctx.rng.uniform(0.3, 0.7, len(ent))) * period).astype(int)
+    wd = ctx.weekday[day]
+    lo, hi = first[ent], last[ent]
+    day = np.where(wd == 5, np.where(day - 1 >= lo, day - 1, day + 2), day)
+    day = np.where(wd == 6, np.where(day + 1 <= hi, day + 1, day - 2), day)
+    day = np.clip(day, lo, hi)
+    keep = np.ones(len(day), bool)
+    keep[1:] = (ent[1:] != ent[:-1]) | (day[1:] != day[:-1])
+    return ent[keep], np.asarray(day[keep], dtype=np.int32)
+
+
+def supplier_table(ctx: Ctx) -> tuple[Arr, Arr]:
+    """Primary and secondary supplier position of each position of a user (-1: none)."""
+    by_key: dict[tuple[int, int, str], list[int]] = {}
+    for p in range(ctx.planned):
+        op = ctx.ops[ctx.pos_op[p]]
+        if op.role != "user":
+            by_key.setdefault((op.country, ctx.pos_sub[p], op.role), []).append(p)
+    n = len(ctx.pos_op)
+    sup1, sup2 = np.full(n, -1, np.int32), np.full(n, -1, np.int32)
+    for p in range(ctx.planned):
+        op = ctx.ops[ctx.pos_op[p]]
+        if op.role != "user":
+            continue
+        dists = by_key.get((op.country, ctx.pos_sub[p], "distributor"), [])
+        prods = by_key.get((op.country, ctx.pos_sub[p], "producer"), [])
+        cands = dists + prods
+        if not cands:
+            continue
+        first = ctx.rnd.choice(prods) if prods and (not dists or ctx.rnd.random() < 0.4) \
+            else ctx.rnd.choice(dists)
+        sup1[p] = first
+        others = [c for c in cands if c != first]
+        if others and ctx.rnd.random() < 0.25:
+            sup2[p] = ctx.rnd.choice(others)
+    return sup1, sup2
+
+
+def user_orders(ctx: Ctx, n_orders: int) -> list[Rows]:
+    """Orders of users from their suppliers: the sale, the buyer's purchase, and the buyer's
+    consumption (and now and then a small loss) of each delivery."""
+    rng = ctx.rng
+    sup1, sup2 = supplier_table(ctx)
+    up = np.flatnonzero(sup1 >= 0)
+    if len(up) == 0 or n_orders <= 0:
+        return []
+    uop = ctx.a_op[up]
+    first, last = ctx.op_first[uop] + 1, ctx.op_last[uop] - 1
+    w = rng.lognormal(0, 0.6, len(up)) * (last - first + 1) / 365
+    counts = rng.multinomial(n_orders, w / w.sum())
+    ent, day = schedule(ctx, counts, first, last)
+    n = len(ent)
+    upos = up[ent]
+    q = ctx.nice_for(upos, ctx.a_base[upos] * rng.uniform(0.7, 1.3, n))
+    alt = (sup2[upos] >= 0) & (rng.random(n) < 0.2)
+    seller = np.where(alt, sup2[upos], sup1[upos])
+    buyer_op, seller_op = ctx.a_op[upos], ctx.a_op[seller]
+    country = ctx.op_code[buyer_op]
+    sale_mod = ctx.business_mod(n, 15 * 60 + 59)
+    edge = ctx.edges(n)
+    common = dict(kind=0, qty=q, day=day, cp_country=country, dest=country, payment=TRANSFER,
+                  end_use=ctx.a_phrase[upos], edge=edge)
+    sales = make_rows(n, op=seller_op, pos=seller, cp_op=buyer_op, mod=sale_mod, role=R_SALE,
+                      **common)
+    sales["kind"][:] = KIND["sale"]
+    purchases = make_rows(n, op=buyer_op, pos=upos, cp_op=seller_op, role=R_PURCHASE,
+                          mod=sale_mod + rng.integers(5, 121, n), **common)
+    purchases["kind"][:] = KIND["purchase"]
+    # use of each delivery, spread over the time to the next order
+    period = (last - first + 1)[ent] / np.maximum(counts[ent], 1)
+    c = rng.choice(np.array([1, 2, 3, 4]), p=[0.2, 0.35, 0.3, 0.15], size=n)
+    parent = np.repeat(np.arange(n), c)
+    wts = rng.random(len(parent)) + 0.2
+    share = wts / np.bincount(parent, wts)[parent] * rng.uniform(0.85, 0.97, n)[parent]
+    cq = q[parent] * share
+    lossy = np.flatnonzero(rng.random(n) < 0.04)
+    parent = np.concatenate([parent, lossy])
+    cq = np.concatenate([cq, q[lossy] * rng.uniform(0.002, 0.01, len(lossy))])
+    ckind = np.concatenate([np.full(len(cq) - len(lossy), KIND["consumption"]),
+                            np.full(len(lossy), KIND["loss"])])
+    gap = np.maximum(period[parent], 2)
+    cday = ctx.snap_forward(day[parent] + 1 + np.floor(rng.random(len(parent)) * gap)
+                            .astype(np.int32))
+    ok = cday <= np.minimum(ctx.op_last[buyer_op[parent]], 364)
+    parent, cq, ckind, cday = parent[ok], cq[ok], ckind[ok], cday[ok]
+    children = make_rows(len(parent), op=buyer_op[parent], pos=upos[parent], kind=ckind, qty=cq,
+                         day=cday, mod=ctx.business_mod(len(parent)),
+                         end_use=ctx.a_phrase[upos[parent]], edge=edge[parent], role=R_CHILD)
+    return [sales, purchases, children]
+
+
+def _relations(ctx: Ctx, positions: list[int], kind: str) -> tuple[Arr, Arr, Arr, Arr, Arr]:
+    """Customer relations of supplier positions: (position, customer name, country, base
+    quantity, end use). Small domestic businesses for ``small``, foreign importers for
+    ``export``; a customer orders about the same quantity of a substance from anyone."""
+    rnd = ctx.rnd
+    pools: dict[tuple[int, str], list[int]] = {}
+    base: dict[tuple[int, int], float] = {}
+    rel: list[tuple[int, int, int, float, int]] = []
+    for p in positions:
+        op = ctx.ops[ctx.pos_op[p]]
+        s = ctx.ref.substances[ctx.pos_sub[p]]
+        sectors = s.users or ("chemical_distribution",)
+        if kind == "small":
+            wanted = [(ctx.op_code[op.idx], rnd.choice(sectors)) for _ in range(rnd.randint(1, 4))]
+        else:
+            dests = rnd.sample(ctx.destinations, min(len(ctx.destinations), rnd.randint(1, 3)))
+            wanted = [(ctx.code(d), "") for d in dests]
+        for country, sector in wanted:
+            pool = pools.setdefault((country, sector), [])
+            if pool and rnd.random() < 0.5:
+                cust = rnd.choice(pool)
+            else:
+                cc = ctx.codes[country]
+                if kind == "small":
+                    text = ctx.namer.small_business(sector, EU_COUNTRIES[op.country][2])
+                else:
+                    text = ctx.namer.foreign(cc)
+                cust = ctx.name(text)
+                pool.append(cust)
+            key = (cust, ctx.pos_sub[p])
+            if key not in base:
+                scale = rnd.uniform(0.05, 0.4) if kind == "small" else rnd.uniform(1, 6)
+                base[key] = float(np.exp(rnd.uniform(np.log(s.low), np.log(s.high)))) * scale
+            phrase = ctx.phrase(sector or rnd.choice(sectors))
+            rel.append((p, cust, country, base[key], phrase))
+    if not rel:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0), z
+    cols = list(zip(*rel, strict=True))
+    return (np.array(cols[0]), np.array(cols[1]), np.array(cols[2]), np.array(cols[3]),
+            np.array(cols[4]))
+
+
+def customer_orders(ctx: Ctx, n_orders: int, kind: str) -> list[Rows]:
+    """Sales to small unregistered businesses (category 3 and watch-list substances only), or
+    exports to importers abroad."""
+    if kind == "small":
+        positions = [p for p in range(ctx.planned) if ctx.ops[ctx.pos_op[p]].role ==
+                     "distributor" and ctx.ref.substances[ctx.pos_sub[p]].category in
+                     ("3", "watch")]
+    else:
+        positions = [p for p in range(ctx.planned) if ctx.ops[ctx.pos_op[p]].exporter]
+    pos, cust, country, base, phrase = _relations(ctx, positions, kind)
+    if len(pos) == 0 or n_orders <= 0:
+        return []
+    rng = ctx.rng
+    counts = rng.multinomial(n_orders, (w := rng.lognormal(0, 0.6, len(pos))) / w.sum())
+    ent, day = schedule(ctx, counts, np.ones(len(pos), np.int32), np.full(len(pos), 363))
+    n = len(ent)
+    p = pos[ent]
+    q = ctx.nice_for(p, base[ent] * rng.uniform(0.7, 1.3, n))
+    out = make_rows(n, op=ctx.a_op[p], pos=p, qty=q, day=day, mod=ctx.business_mod(n, 16 * 60),
+                    cp_name=cust[ent], cp_country=country[ent], dest=country[ent],
+                    payment=TRANSFER, end_use=phrase[ent])
+    if kind == "small":
+        out["kind"][:], out["role"][:] = KIND["sale"], R_SMALL
+    else:
+        out["kind"][:], out["role"][:] = KIND["export"], R_EXPORT
+        via = np.flatnonzero(rng.random(n) < 0.2)
+        for i in via.tolist():
+            here = {ctx.codes[int(out["dest"][i])], ctx.codes[int(ctx.op_code[out["op"][i]])]}
+            choices = [c for c in ctx.clean_transit if c not in here]
+            if choices:
+                out["transit"][i] = ctx.transit(ctx.rnd.choice(choices))
+    return [out]
+
+
+def destructions(ctx: Ctx, outflows: Rows) -> Rows:
+    """Now and then a supplier destroys a little off-specification stock."""
+    rng = ctx.rng
+    pick = np.flatnonzero(rng.random(len(outflows["pos"])) < 0.004)
+    day = ctx.snap_forward(outflows["day"][pick] + rng.integers(3, 21, len(pick)))
+    pick, day = pick[day <= 363], day[day <= 363]
+    out = make_rows(len(pick), op=outflows["op"][pick], pos=outflows["pos"][pick],
+                    kind=KIND["destruction"], day=day, mod=ctx.business_mod(len(pick)),
+                    qty=np.maximum(outflows["qty"][pick] * rng.uniform(0.01, 0.05, len(pick)),
+                                   0.01), role=R_DESTRUCTION)
+    return out
+
+
+def plan_lots(ctx: Ctx, out: Rows, positions: Arr, batch: tuple[float, float]) -> tuple[Arr, Arr,
+                                                                                      Arr]:
+    """Deliveries that keep each position's stock above zero: returns (position, day, kg).
+
+    Sets the opening stock ``ctx.s0`` of the positions. A delivery is planned for the first
+    outflow the stock before it cannot cover, and arrives one to five days earlier; each lot is
+    ``batch`` times the mean outflow, and at least 1.5 times the largest, so one outflow never
+    needs two lots."""
+    rng = ctx.rng
+    npos = len(ctx.pos_op)
+    order = np.lexsort((out["day"] * 1440 + out["mod"], out["pos"]))
+    p = out["pos"][order].astype(np.int64)
+    day = out["day"][order]
+    qg = np.round(out["qty"][order] * 1000).astype(np.int64)
+    mean = np.bincount(p, qg, npos) / np.maximum(np.bincount(p, minlength=npos), 1)
+    biggest = np.zeros(npos)
+    np.maximum.at(biggest, p, qg)
+    base_g = np.maximum(mean * rng.uniform(*batch, npos), 1.5 * biggest)
+    base_g = np.where(base_g > 0, base_g, ctx.a_base * 1000 * 5)
+    base_g = nice(base_g / 1000) * 1000
+    safety = np.round(0.02 * base_g)
+    early = np.bincount(p[day <= 2], qg[day <= 2], npos)
+    s0 = np.maximum(np.round(nice(base_g * rng.uniform(0.3, 1.0, npos) / 1000) * 1000),
+                    early + safety + 1000)
+    sel = np.zeros(npos, bool)
+    sel[positions] = True
+    ctx.s0[sel] = s0[sel] / 1000
+    cs = np.cumsum(qg)
+    starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]]) if len(p) else np.zeros(0, int)
+    lengths = np.diff(np.r_[starts, len(p)])
+    cs_local = cs - np.repeat(cs[starts] - qg[starts], lengths)
+    total = np.bincount(p, qg, npos)
+    need = np.where(sel, total + safety - s0, 0)
+    m = np.where(need > 0, np.ceil(need / (0.7 * base_g)) + 1, 0).astype(np.int64)
+    lot_pos = np.repeat(np.arange(npos), m)
+    r = np.round(nice(base_g[lot_pos] * rng.uniform(0.7, 1.3, len(lot_pos)) / 1000) * 1000)
+    csr = np.cumsum(r)
+    lstarts = np.cumsum(m) - m
+    prev = csr - r - np.repeat(csr[lstarts[m > 0]] - r[lstarts[m > 0]], m[m > 0])
+    avail = s0[lot_pos] + prev - safety[lot_pos]
+    key_out = p * BIG + cs_local
+    key_lot = lot_pos * BIG + np.clip(avail, 0, BIG - 1).astype(np.int64)
+    kf = np.searchsorted(key_out, key_lot, side="right")
+    valid = kf < len(p)
+    valid[valid] = p[kf[valid]] == lot_pos[valid]
+    return lot_pos[valid], day[kf[valid]], r[valid] / 1000
+
+
+def lot_days(ctx: Ctx, lot_pos: Arr, need: Arr, qty: Arr) -> tuple[Arr, Arr, Arr]:
+    """Arrival days one to five days before need, on weekdays where possible, at most one a
+    day per position; a lot that cannot be placed joins the one before it."""
+    back = ctx.rng.integers(1, 6, len(lot_pos))
+    wd = ctx.weekday
+    out_pos: list[int] = []
+    out_day: list[int] = []
+    out_qty: list[float] = []
+    prev_p, prev_d = -1, -1
+    for p, nd, b, q in zip(lot_pos.tolist(), need.tolist(), back.tolist(), qty.tolist(),
+                           strict=True):
+        d = max(nd - b, 1)
+        if wd[d] >= 5 and d - (wd[d] - 4) >= 1:
+            d -= wd[d] - 4
+        if p == prev_p and d <= prev_d:
+            d = prev_d + 1
+            if d >= nd:
+                out_qty[-1] += q
+                continue
+        out_pos.append(p)
+        out_day.append(d)
+        out_qty.append(q)
+        prev_p, prev_d = p, d
+    return (np.array(out_pos, np.int32), np.array(out_day, np.int32),
+            np.array(out_qty, np.float64))
+
+
+def replenish(ctx: Ctx, out: Rows, role: str) -> list[Rows]:
+    """Deliveries to the distributors' (purchases from a domestic producer, or imports) or
+    the producers' (production batches) positions."""
+    positions = np.array([p for p in range(ctx.planned) if ctx.ops[ctx.pos_op[p]].role == role],
+                         dtype=np.int64)
+    if len(positions) == 0:
+        return []
+    mine = np.isin(out["pos"], positions)
+    batch = (4.0, 10.0) if role == "distributor" else (5.0, 15.0)
+    lp, need, lq = plan_lots(ctx, take(out, np.flatnonzero(mine)), positions, batch)
+    lp, ld, lq = lot_days(ctx, lp, need, lq)
+    lq = ctx.nice_for(lp, lq)
+    n = len(lp)
+    lop = ctx.a_op[lp]
+    if role == "producer":
+        prod = make_rows(n, op=lop, pos=lp, kind=KIND["production"], qty=lq, day=ld,
+                         mod=ctx.business_mod(n), role=R_PRODUCTION)
+        return [prod]
+    # each distributor position buys from one domestic producer of the substance, or imports
+    makers: dict[tuple[int, int], list[int]] = {}
+    for p in range(ctx.planned):
+        op = ctx.ops[ctx.pos_op[p]]
+        if op.role == "producer":
+            makers.setdefault((op.country, ctx.pos_sub[p]), []).append(p)
+    source = np.full(len(ctx.pos_op), -1, np.int64)
+    supplier = np.full(len(ctx.pos_op), -1, np.int64)
+    supplier_cc = np.full(len(ctx.pos_op), -1, np.int64)
+    for p in positions.tolist():
+        cands = makers.get((ctx.ops[ctx.pos_op[p]].country, ctx.pos_sub[p]), [])
+        if cands and ctx.rnd.random() < 0.7:
+            source[p] = ctx.rnd.choice(cands)
+        else:
+            cc = ctx.rnd.choice(ctx.suppliers)
+            supplier[p], supplier_cc[p] = ctx.name(ctx.namer.foreign(cc)), ctx.code(cc)
+    own = ctx.op_code[lop]
+    bought = source[lp] >= 0
+    i = np.flatnonzero(~bought)
+    imports = make_rows(len(i), op=lop[i], pos=lp[i], kind=KIND["import"], qty=lq[i],
+                        day=ld[i], mod=ctx.business_mod(len(i)), cp_name=supplier[lp[i]],
+                        cp_country=supplier_cc[lp[i]], dest=own[i], payment=TRANSFER,
+                        end_use=ctx.a_phrase[lp[i]], role=R_IMPORT)
+    b = np.flatnonzero(bought)
+    src = source[lp[b]]
+    sale_mod = ctx.business_mod(len(b), 15 * 60 + 59)
+    edge = ctx.edges(len(b))
+    common = dict(qty=lq[b], day=ld[b], cp_country=own[b], dest=own[b], payment=TRANSFER,
+                  end_use=ctx.a_phrase[lp[b]], edge=edge)
+    sales = make_rows(len(b), op=ctx.a_op[src], pos=src, kind=KIND["sale"], cp_op=lop[b],
+                      mod=sale_mod, role=R_LOT_SALE, **common)
+    purchases = make_rows(len(b), op=lop[b], pos=lp[b], kind=KIND["purchase"],
+                          cp_op=ctx.a_op[src], mod=sale_mod + ctx.rng.integers(5, 121, len(b)),
+                          role=R_LOT_PURCHASE, **common)
+    return [imports, sales, purchases]
+
+
+def count_rows(ctx: Ctx, flows: Rows) -> Rows:
+    """Stock counts of every planned position: at the start of its operator's active period,
+    at the start of each month or quarter, and at the end; each the opening stock plus the
+    recorded inflows minus the outflows before it."""
+    start = ctx.start
+    sched: list[tuple[list[int], list[int]]] = []
+    for op in ctx.ops:
+        days, mods = [op.first_day], [OPEN_MOD]
+        for d in range(op.first_day + 1, op.last_day + 1):
+            date = start + dt.timedelta(days=d)
+            months = (date.year - start.year) * 12 + date.month - start.month
+            if date.day == 1 and (op.monthly or months % 3 == 0):
+                days.append(d)
+                mods.append(OPEN_MOD)
+        days.append(op.last_day)
+        mods.append(CLOSE_MOD)
+        sched.append((days, mods))
+    npl = ctx.planned
+    per = np.array([len(sched[o][0]) for o in ctx.pos_op[:npl]], dtype=np.int64)
+    cpos = np.repeat(np.arange(npl), per)
+    cday = np.concatenate([np.array(sched[o][0], np.int32) for o in ctx.pos_op[:npl]])
+    cmod = np.concatenate([np.array(sched[o][1], np.int32) for o in ctx.pos_op[:npl]])
+    fac = ctx.a_factor
+    inplan = flows["pos"] < npl
+    fp = flows["pos"][inplan].astype(np.int64)
+    ft = (flows["day"][inplan] * 1440 + flows["mod"][inplan]).astype(np.int64)
+    signed = SIGN[flows["kind"][inplan]] * engine_kg(flows["qty"][inplan], fac[fp])
+    order = np.lexsort((ft, fp))
+    fp, ft, signed = fp[order], ft[order], signed[order]
+    cs = np.cumsum(signed)
+    ckey = cpos * BIG + (cday.astype(np.int64) * 1440 + cmod)
+    idx = np.searchsorted(fp * BIG + ft, ckey, side="left") - 1
+    first_of = np.searchsorted(fp, np.arange(npl), side="left")
+    before = first_of[cpos] - 1
+    has = idx >= first_of[cpos]
+    base_cs = np.where(before >= 0, cs[np.maximum(before, 0)], 0.0)
+    moved = np.where(has, cs[np.maximum(idx, 0)] - base_cs, 0.0)
+    balance = engine_kg(ctx.s0[:npl], fac[:npl])[cpos] + moved
+    return make_rows(len(cpos), op=ctx.a_op[cpos], pos=cpos, kind=KIND["stock_count"],
+                     qty=np.maximum(balance, 0.0), day=cday, mod=cmod, role=R_COUNT)
