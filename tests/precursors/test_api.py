@@ -4,8 +4,8 @@ authorities."""
 from __future__ import annotations
 
 from interdict.auth import service as auth
-from interdict.auth.schemas import AgencyCreate, AgencyKind, UserCreate
 from interdict.auth.roles import Role
+from interdict.auth.schemas import AgencyCreate, AgencyKind, UserCreate
 from interdict.db.session import unit_of_work
 from tests.conftest import PASSWORD
 from tests.precursors.test_register import CLEAN, OPERATORS

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from interdict.alerts.models import Alert
 from interdict.db.session import unit_of_work
-from interdict.errors import Forbidden, InvalidData
+from interdict.errors import Forbidden, InvalidData, NotFound
 from interdict.precursors import service
 from interdict.precursors.models import Batch, Operator, Transaction, TransactionVersion
 from interdict.precursors.records import FileRejected
@@ -176,7 +176,7 @@ def test_operators_submit_only_their_own_records_and_see_no_alerts(world):
             service.findings(session, actor=world.actor("operator@a"))
         own = service.batches(session, actor=world.actor("operator@a"))
         assert [b["added"] for b in own] == [1]
-        with pytest.raises(Exception):
+        with pytest.raises(NotFound):
             service.get_operator(session, actor=world.actor("operator@a"), licence="BE-P-2")
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import JSON, Date, DateTime, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -55,3 +58,69 @@ def _has_sqlite_sequence(session: Session) -> bool:
         text("SELECT 1 FROM sqlite_master WHERE type='table' AND name='sqlite_sequence'")
     ).first()
     return row is not None
+
+
+def bulk_insert(session: Session, table: Table, columns: list[str],
+                rows: Iterable[Sequence[Any]]) -> int:
+    """Insert many rows fast, in the session's transaction; returns how many.
+
+    For imports of up to millions of rows, where SQLAlchemy's per-value processing costs more
+    than the database: PostgreSQL gets them through COPY, SQLite through one executemany with
+    values stored exactly as SQLAlchemy stores them (UTC datetimes as
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as text), so ORM reads see no difference.
+    """
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in columns)
+    count = 0
+    if dialect_name(session) == "postgresql":
+        json_cols = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+        with raw.cursor() as cursor, cursor.copy(
+                f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                if json_cols:
+                    row = list(row)
+                    for i in json_cols:
+                        row[i] = json.dumps(row[i])
+                copy.write_row(row)
+                count += 1
+        return count
+    convert: list[Callable[[Any], Any] | None] = [_sqlite_converter(table.c[c].type)
+                                                  for c in columns]
+    todo = [(i, f) for i, f in enumerate(convert) if f is not None]
+
+    def prepared() -> Iterator[Sequence[Any]]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            if todo:
+                row = list(row)
+                for i, f in todo:
+                    if row[i] is not None:
+                        row[i] = f(row[i])
+            yield row
+
+    marks = ", ".join("?" for _ in columns)
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
+                           prepared())
+    finally:
+        cursor.close()
+    return count
+
+
+def _utc_text(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_converter(kind: Any) -> Callable[[Any], Any] | None:
+    impl = getattr(kind, "impl", kind)
+    if isinstance(impl, DateTime):
+        return _utc_text
+    if isinstance(impl, Date):
+        return lambda v: v.isoformat()
+    if isinstance(impl, JSON):
+        return json.dumps
+    return None

@@ -34,8 +34,8 @@ register rows give the same key on every run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
@@ -106,10 +106,6 @@ def num(value: float | None, digits: int = 6) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def iso_text(*columns: str) -> list[pl.Expr]:
     """UTC timestamp columns as ISO 8601 text, as ``datetime.isoformat`` writes them.
 
@@ -124,16 +120,25 @@ def iso_text(*columns: str) -> list[pl.Expr]:
     return out
 
 
+def date_text(*columns: str) -> list[pl.Expr]:
+    """Date columns as ``YYYY-MM-DD`` text (see :func:`iso_text`)."""
+    return [pl.col(name).dt.to_string("%Y-%m-%d").alias(name) for name in columns]
+
+
 def minute(iso_time: str | None) -> str:
     """``2026-05-04 10:00`` from an ISO timestamp, for a detail sentence."""
     return "?" if iso_time is None else f"{iso_time[:10]} {iso_time[11:16]}"
 
 
-def day(value: date | None) -> str:
-    return "open" if value is None else value.isoformat()
+def day(value: str | None) -> str:
+    """A validity bound for a sentence: the date, or ``open`` when there is none."""
+    return "open" if value is None else value
 
 
 KIND_LABELS = {"stock_count": "Stock count"}
+#: The columns :func:`describe` reads.
+DESCRIBED = ["id", "operator_id", "operator_licence", "reference", "kind", "substance",
+             "quantity_kg"]
 
 
 def describe(row: Mapping[str, Any]) -> str:
@@ -150,12 +155,12 @@ def reason(rule: str, contribution: float, values: Mapping[str, Any], detail: st
             "detail": detail}
 
 
-def finding(kind: str, operator_id: int, rows: Iterable[tuple[int, str | None]], score: float,
+def finding(kind: str, operator_id: int, rows: list[tuple[int, str | None]], score: float,
             severity: str, title: str, reasons: list[dict[str, Any]]) -> Finding:
-    """A finding about ``rows`` (id, reference), which it sorts by id and keys on."""
-    ordered = sorted({int(i): ref for i, ref in rows}.items())
+    """A finding about ``rows`` (distinct ids with their references), sorted by id and keyed."""
+    ordered = sorted(rows)
     ids = tuple(i for i, _ in ordered)
-    return Finding(kind=kind, operator_id=int(operator_id), transaction_ids=ids,
+    return Finding(kind=kind, operator_id=operator_id, transaction_ids=ids,
                    references=tuple(ref or "" for _, ref in ordered),
                    score=round(min(1.0, max(0.0, score)), 6), severity=severity, title=title,
                    reasons=reasons, key=f"{kind}:{'-'.join(map(str, ids))}")
@@ -171,6 +176,7 @@ def late_registration(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding
             .filter(pl.col("delay_hours") > limit)
             .with_columns(iso_text("occurred_at", "registered_at")))
     out = []
+    late = late.select(*DESCRIBED, "occurred_at", "registered_at", "delay_hours")
     for row in late.iter_rows(named=True):
         delay = row["delay_hours"]
         score = 0.3 + 0.7 * min(1.0, (delay - limit) / (6 * limit))
@@ -212,11 +218,14 @@ def unlicensed_counterparty(tx: pl.DataFrame, ops: pl.DataFrame, settings: Check
         .then(pl.lit("category_not_held"))
     ).filter(pl.col("problem").is_not_null())
     out = []
+    rows = rows.select(*DESCRIBED, "category", "counterparty", "counterparty_operator_id",
+                       "cp_licence", "cp_from", "cp_to", "cp_categories", "on_day", "problem"
+                       ).with_columns(date_text("cp_from", "cp_to", "on_day"))
     for row in rows.iter_rows(named=True):
         cat = row["category"]
         side = "to" if row["kind"] == "sale" else "from"
         who = row["cp_licence"] or row["counterparty"] or "an unnamed counterparty"
-        on_day = row["on_day"].isoformat()
+        on_day = row["on_day"]
         values: dict[str, Any] = {"counterparty": row["counterparty"],
                                   "counterparty_operator_id": row["counterparty_operator_id"],
                                   "category": cat, "date": on_day}
@@ -227,8 +236,8 @@ def unlicensed_counterparty(tx: pl.DataFrame, ops: pl.DataFrame, settings: Check
         elif row["problem"] == "licence_not_valid":
             short = (f"licence not valid on {on_day} "
                      f"(valid {day(row['cp_from'])}–{day(row['cp_to'])})")
-            values |= {"counterparty_licence": who, "valid_from": iso(row["cp_from"]),
-                       "valid_to": iso(row["cp_to"])}
+            values |= {"counterparty_licence": who, "valid_from": row["cp_from"],
+                       "valid_to": row["cp_to"]}
             detail = (f"The licence of {who} is valid from {day(row['cp_from'])} to "
                       f"{day(row['cp_to'])}, not on {on_day} when the transfer took place.")
         else:

@@ -32,7 +32,17 @@ from typing import Any
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso, iso_text, kg, minute, num, reason
+from interdict.precursors.checks import (
+    DESCRIBED,
+    date_text,
+    describe,
+    finding,
+    iso_text,
+    kg,
+    minute,
+    num,
+    reason,
+)
 from interdict.precursors.frames import Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -42,7 +52,7 @@ KEYS = ["operator_id", "substance", "destination"]
 def export_without_authorisation(tx: pl.DataFrame, auths: pl.DataFrame,
                                  settings: CheckSettings) -> list[Finding]:
     e = settings.exports
-    exports = (tx.filter(pl.col("kind") == "export")
+    exports = (tx.drop("transit_countries").filter(pl.col("kind") == "export")
                .with_columns(destination=pl.coalesce("destination_country",
                                                      "counterparty_country"),
                              on_day=pl.col("occurred_at").dt.date()))
@@ -94,7 +104,12 @@ def export_without_authorisation(tx: pl.DataFrame, auths: pl.DataFrame,
                                                >= pl.col("responded_at"))),
         notify=notify,
     ).filter(pl.any_horizontal(pl.col("^r_.*$").fill_null(False))).with_columns(
-        iso_text("occurred_at", "notification_deadline", "responded_at"))
+        iso_text("occurred_at", "notification_deadline", "responded_at")
+    ).select(*DESCRIBED, "category", "destination", "on_day", "occurred_at", "number",
+             "valid_from", "valid_to", "authorised_kg", "used_kg", "tolerance_kg",
+             "notification_required", "notification_status", "notification_deadline",
+             "responded_at", pl.col("^r_.*$")
+    ).with_columns(date_text("on_day", "valid_from", "valid_to"))
     out = []
     for row in rows.iter_rows(named=True):
         found = sorted((_reason(rule[2:], row) for rule in row
@@ -112,17 +127,17 @@ def export_without_authorisation(tx: pl.DataFrame, auths: pl.DataFrame,
 
 def _reason(rule: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """A short summary for the title, and the reason."""
-    auth = {"authorisation": row["number"], "valid_from": iso(row["valid_from"]),
-            "valid_to": iso(row["valid_to"])}
+    auth = {"authorisation": row["number"], "valid_from": row["valid_from"],
+            "valid_to": row["valid_to"]}
     values: dict[str, Any]
     score = 0.9
     if rule == "no_authorisation":
         summary = "no usable export authorisation"
         values = {"destination_country": row["destination"], "substance": row["substance"],
-                  "date": row["on_day"].isoformat(), "category": row["category"]}
+                  "date": row["on_day"], "category": row["category"]}
         detail = (f"No export authorisation of this operator for {row['substance']} to "
                   f"{row['destination'] or 'the destination'} is valid on "
-                  f"{row['on_day']:%Y-%m-%d}.")
+                  f"{row['on_day']}.")
     elif rule == "quantity_exceeded":
         summary = (f"exports under {row['number']} reach {kg(row['used_kg'])} of "
                    f"{kg(row['authorised_kg'])} kg")

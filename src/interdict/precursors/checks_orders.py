@@ -29,7 +29,7 @@ from typing import Any
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso_text, kg, num, reason
+from interdict.precursors.checks import DESCRIBED, describe, finding, iso_text, kg, num, reason
 from interdict.precursors.frames import Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -58,29 +58,34 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
         tx.filter(pl.col("is_new").fill_null(False) & pl.col("kind").is_in(ORDERS)))
     if orders.is_empty():
         return []
-    # Only the operators and customers of the new orders need a history.
-    pairs = orders.filter(pl.col("customer_name").is_not_null()).select(CUSTOMER).unique()
-    keyed = (_with_customer(tx.join(pairs.select("operator_id").unique(), on="operator_id",
-                                    how="semi"))
-             .join(pairs, on=CUSTOMER, how="semi"))
+    # Only the operators and customers of the new orders need a history; number the pairs
+    # (operator, customer) and series (pair, substance) so that the work is on integers.
+    pairs = (orders.filter(pl.col("customer_name").is_not_null()).select(CUSTOMER).unique()
+             .with_row_index("pair"))
+    orders = orders.join(pairs, on=CUSTOMER, how="left")
+    narrow = tx.select("id", "operator_id", "counterparty_operator_id", "counterparty", "kind",
+                       "substance", "occurred_at", "quantity_kg")
+    keyed = _with_customer(narrow.join(pairs.select("operator_id").unique(), on="operator_id",
+                                       how="semi")).join(pairs, on=CUSTOMER, how="inner")
 
-    # Earlier orders of the substance, strictly before: totals per instant, then running sums.
-    series = [*CUSTOMER, "substance"]
-    history = (keyed.filter(pl.col("kind").is_in(ORDERS))
-               .group_by(*series, "occurred_at")
-               .agg(n=pl.len(), total=pl.col("quantity_kg").fill_null(0.0).sum())
-               .sort(*series, "occurred_at")
-               .with_columns(earlier_orders=(pl.col("n").cum_sum() - pl.col("n")).over(series),
-                             earlier_kg=(pl.col("total").cum_sum() - pl.col("total"))
-                             .over(series))
-               .select(*series, "occurred_at", "earlier_orders", "earlier_kg"))
+    # Earlier orders of the substance, strictly before: rank among the series' times, and the
+    # running total as it stood before the first order at the same instant.
+    earlier = (keyed.filter(pl.col("kind").is_in(ORDERS))
+               .with_columns(series=pl.struct("pair", "substance").rank("dense"))
+               .sort("series", "occurred_at")
+               .with_columns(earlier_orders=pl.col("occurred_at").rank("min").over("series") - 1,
+                             before=pl.col("quantity_kg").fill_null(0.0).cum_sum().over("series")
+                             - pl.col("quantity_kg").fill_null(0.0))
+               .select("id", "earlier_orders",
+                       earlier_kg=pl.col("before").first().over("series", "occurred_at")))
     # First transaction between operator and customer, recorded by either of them.
-    mirrored = (tx.filter(pl.col("counterparty_operator_id").is_not_null())
+    mirrored = (narrow.filter(pl.col("counterparty_operator_id").is_not_null())
                 .select(operator_id="counterparty_operator_id", customer_id="operator_id",
                         customer_name=pl.lit(""), occurred_at="occurred_at")
-                .join(pairs, on=CUSTOMER, how="semi"))
-    first = (pl.concat([keyed.select(*CUSTOMER, "occurred_at"), mirrored])
-             .group_by(CUSTOMER).agg(first_at=pl.col("occurred_at").min()))
+                .join(pairs, on=CUSTOMER, how="inner"))
+    first = (pl.concat([keyed.select("pair", "occurred_at"),
+                        mirrored.select("pair", "occurred_at")])
+             .group_by("pair").agg(first_at=pl.col("occurred_at").min()))
     sectors = ops.select(counterparty_operator_id="id", sector="sector")
 
     risky = [c.upper() for c in s.high_risk_countries]
@@ -110,15 +115,19 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
         "watch_list": pl.col("watch_listed"),
     }
     scored = (orders
-              .join(history, on=[*series, "occurred_at"], how="left")
-              .join(first, on=CUSTOMER, how="left")
+              .join(earlier, on="id", how="left")
+              .join(first, on="pair", how="left")
               .join(sectors, on="counterparty_operator_id", how="left")
               .with_columns(country=country,
                             **{f"r_{k}": v.fill_null(False) for k, v in rules.items()})
               .with_columns(score=pl.sum_horizontal(
                   pl.col(f"r_{k}").cast(pl.Float64) * w[k] for k in rules))
               .filter(pl.col("score") >= s.threshold - EPSILON)
-              .with_columns(iso_text("first_at")))
+              .with_columns(iso_text("first_at"))
+              .select(*DESCRIBED, "category", "counterparty", "counterparty_operator_id",
+                      "earlier_orders", "earlier_kg", "first_at", "payment",
+                      "destination_country", "counterparty_country", "country",
+                      "transit_countries", "end_use", "sector", pl.col("^r_.*$")))
     customers = dict(zip(ops["id"].to_list(), ops["licence"].to_list(), strict=True))
     out = []
     for row in scored.iter_rows(named=True):

@@ -17,7 +17,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from interdict.precursors.checks import describe, finding, iso_text, kg, minute, num, reason
+from interdict.precursors.checks import (
+    DESCRIBED,
+    describe,
+    finding,
+    iso_text,
+    kg,
+    minute,
+    num,
+    reason,
+)
 from interdict.precursors.frames import INFLOWS, OUTFLOWS, Finding
 from interdict.precursors.specs import CheckSettings
 
@@ -58,29 +67,33 @@ def stock_discrepancy(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding
                .filter(pl.col("gap").abs() > pl.max_horizontal(
                    pl.lit(settings.stock.tolerance_kg),
                    settings.stock.tolerance_rel * pl.max_horizontal("expected", q)))
-               .with_columns(iso_text("prev_occurred_at", "occurred_at")))
+               .with_columns(iso_text("prev_occurred_at", "occurred_at"))
+               .select(*DESCRIBED, "site", "occurred_at", "prev_id", "prev_reference",
+                       "prev_quantity_kg", "prev_occurred_at", "inflow_kg", "outflow_kg",
+                       "movements", "expected", "gap"))
     out = []
     for row in periods.iter_rows(named=True):
         gap, expected, counted = row["gap"], row["expected"], row["quantity_kg"]
         score = min(1.0, 0.5 + abs(gap) / max(expected, counted, 1.0))
         what = "missing" if gap > 0 else "surplus"
         site = f" at site {row['site']}" if row["site"] else ""
+        before, expected_kg, gap_kg = kg(row["prev_quantity_kg"]), kg(expected), kg(abs(gap))
         values = {"site": row["site"], "previous_count_kg": num(row["prev_quantity_kg"]),
                   "inflow_kg": num(row["inflow_kg"]), "outflow_kg": num(row["outflow_kg"]),
                   "expected_kg": num(expected), "counted_kg": num(counted),
                   "missing_kg": num(gap), "movements": row["movements"],
                   "period_start": row["prev_occurred_at"], "period_end": row["occurred_at"],
                   "previous_count_reference": row["prev_reference"]}
-        detail = (f"From the count of {kg(row['prev_quantity_kg'])} kg on "
-                  f"{minute(row['prev_occurred_at'])} and {row['movements']} movements "
-                  f"(+{kg(row['inflow_kg'])} kg, -{kg(row['outflow_kg'])} kg) the stock should "
-                  f"be {kg(expected)} kg, but {kg(counted)} kg was counted: "
-                  f"{kg(abs(gap))} kg {'missing' if gap > 0 else 'more than expected'}.")
+        detail = (f"From the count of {before} kg on {minute(row['prev_occurred_at'])} and "
+                  f"{row['movements']} movements (+{kg(row['inflow_kg'])} kg, "
+                  f"-{kg(row['outflow_kg'])} kg) the stock should be {expected_kg} kg, but "
+                  f"{kg(counted)} kg was counted: {gap_kg} kg "
+                  f"{'missing' if gap > 0 else 'more than expected'}.")
         out.append(finding(
             "stock_discrepancy", row["operator_id"],
             [(row["prev_id"], row["prev_reference"]), (row["id"], row["reference"])], score,
             "high" if gap > 0 else "medium",
-            f"{describe(row)}{site}: {kg(abs(gap))} kg {what} since count "
-            f"{row['prev_reference']} (expected {kg(expected)} kg)",
+            f"{describe(row)}{site}: {gap_kg} kg {what} since count "
+            f"{row['prev_reference']} (expected {expected_kg} kg)",
             [reason(f"stock_{what}", score, values, detail)]))
     return out

@@ -46,9 +46,9 @@ def transfer_matching(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSettin
                       as_of: datetime) -> list[Finding]:
     m = settings.matching
     window_us = max(1, int(m.window_hours * 3_600_000_000))
-    both = (tx.filter(pl.col("kind").is_in(["sale", "purchase"])
-                      & pl.col("counterparty_operator_id").is_not_null())
-            .select(FIELDS)
+    both = (tx.select(FIELDS)
+            .filter(pl.col("kind").is_in(["sale", "purchase"])
+                    & pl.col("counterparty_operator_id").is_not_null())
             .with_columns(t=pl.col("occurred_at").dt.epoch("us"))
             .with_columns(bucket=pl.col("t") // window_us))
     sales = both.filter(pl.col("kind") == "sale")
@@ -81,7 +81,8 @@ def transfer_matching(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSettin
     due = pl.lit(as_of - timedelta(hours=m.window_hours)).cast(UTC_TIME)
     alone = pl.concat([sales.join(paired_s, on="id", how="anti"),
                        purchases.join(paired_p, on="id", how="anti")])
-    alone = alone.filter(pl.col("occurred_at") <= due).with_columns(iso_text("occurred_at"))
+    alone = (alone.filter(pl.col("occurred_at") <= due).select(FIELDS)
+             .with_columns(iso_text("occurred_at")))
     for row in alone.iter_rows(named=True):
         out.append(_unmatched(row, licences, m.window_hours))
     return out
@@ -120,8 +121,8 @@ def _mismatches(pairs: pl.DataFrame, sales: pl.DataFrame, purchases: pl.DataFram
     if pairs.is_empty():
         return []
     rows = (pairs.select("s_id", "p_id")
-            .join(sales.select(pl.all().name.prefix("s_")), on="s_id")
-            .join(purchases.select(pl.all().name.prefix("p_")), on="p_id")
+            .join(sales.select(pl.col(FIELDS).name.prefix("s_")), on="s_id")
+            .join(purchases.select(pl.col(FIELDS).name.prefix("p_")), on="p_id")
             .with_columns(iso_text("s_occurred_at", "p_occurred_at")))
     out = []
     for row in rows.iter_rows(named=True):

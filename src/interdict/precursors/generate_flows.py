@@ -76,15 +76,23 @@ def take(rows: Rows, idx: Arr) -> Rows:
     return {c: a[idx] for c, a in rows.items()}
 
 
-def nice(q: Arr) -> Arr:
-    """Round quantities the way people order them."""
+def nice(q: Arr, up: bool = False) -> Arr:
+    """Round quantities the way people order them (``up``: never below ``q``)."""
     step = np.select([q >= 1000, q >= 100, q >= 10, q >= 1], [10.0, 1.0, 0.1, 0.01], 0.001)
-    return np.asarray(np.maximum(np.round(q / step) * step, step), dtype=np.float64)
+    rounded = np.ceil(q / step - 1e-9) if up else np.round(q / step)
+    return np.asarray(np.maximum(rounded * step, step), dtype=np.float64)
+
+
+def written(qty: Arr, factor: Arr) -> Arr:
+    """The quantity as written in the row's unit: 3 decimals, 6 for tonnes."""
+    value = qty / factor
+    return np.asarray(np.where(factor >= 1000, np.round(value, 6), np.round(value, 3)),
+                      dtype=np.float64)
 
 
 def engine_kg(qty: Arr, factor: Arr) -> Arr:
-    """Kilograms as a reader of the written quantity (3 decimals in the row's unit) gets them."""
-    return np.asarray(np.round(qty / factor, 3) * factor, dtype=np.float64)
+    """Kilograms as a reader of the written quantity gets them."""
+    return np.asarray(written(qty, factor) * factor, dtype=np.float64)
 
 
 @dataclass
@@ -118,6 +126,12 @@ class Ctx:
         for cc, *_ in EU_COUNTRIES:
             self.code(cc)
         self.weekday = (self.start.weekday() + np.arange(420)) % 7
+        self.month_starts: list[tuple[int, int]] = []
+        for d in range(1, 366):
+            date = self.start + dt.timedelta(days=d)
+            if date.day == 1:
+                months = (date.year - self.start.year) * 12 + date.month - self.start.month
+                self.month_starts.append((d, months))
         self.op_code = np.array([self.code(EU_COUNTRIES[o.country][0]) for o in self.ops],
                                 dtype=np.int32)
         self.phrase_ids: dict[str, list[int]] = {}
@@ -166,7 +180,8 @@ class Ctx:
             unit = "mL" if s.density and rnd.random() < 0.4 else "g"
         elif s.density and rnd.random() < 0.5:
             unit = "L"
-        elif base >= 2000 and rnd.random() < 0.5:
+        elif (base >= 2000 and not s.density and self.ops[op].role != "distributor"
+              and rnd.random() < 0.5):
             unit = "t"
         else:
             unit = "kg"
@@ -198,12 +213,12 @@ class Ctx:
         if len(self.s0) < len(self.pos_op):
             self.s0 = np.concatenate([self.s0, np.zeros(len(self.pos_op) - len(self.s0))])
 
-    def nice_for(self, pos: Arr, q: Arr) -> Arr:
+    def nice_for(self, pos: Arr, q: Arr, up: bool = False) -> Arr:
         """Nice quantities; liquids in round volumes."""
         d = self.a_density[pos]
         liquid = d > 0
-        out = nice(q)
-        out[liquid] = nice(q[liquid] / d[liquid]) * d[liquid]
+        out = nice(q, up)
+        out[liquid] = nice(q[liquid] / d[liquid], up) * d[liquid]
         return out
 
     def business_mod(self, n: int, last: int = 18 * 60 + 59) -> Arr:
@@ -215,19 +230,17 @@ class Ctx:
 
 
 def build_positions(ctx: Ctx) -> None:
-    rng = ctx.rng
-    for op in ctx.ops:
-        if op.dormant:
-            continue
-        for k, sub in enumerate(op.substances):
-            s = ctx.ref.substances[sub]
-            typical = float(np.exp(rng.uniform(np.log(s.low), np.log(s.high))))
-            if op.sector == "laboratory":
-                typical *= 0.05
-            elif op.role != "user":
-                typical *= 5
-            ctx.add_position(op.idx, sub, op.sites[k % len(op.sites)],
-                             float(nice(np.array([typical]))[0]))
+    """One stock position per active operator and substance, with a typical order size."""
+    plan = [(op, k, sub) for op in ctx.ops if not op.dormant
+            for k, sub in enumerate(op.substances)]
+    subs = ctx.ref.substances
+    low = np.log([subs[sub].low for _, _, sub in plan])
+    high = np.log([subs[sub].high for _, _, sub in plan])
+    scale = np.array([0.05 if op.sector == "laboratory" else 1.0 if op.role == "user" else 5.0
+                      for op, _, _ in plan])
+    typical = nice(np.exp(ctx.rng.uniform(low, high)) * scale).tolist()
+    for (op, k, sub), base in zip(plan, typical, strict=True):
+        ctx.add_position(op.idx, sub, op.sites[k % len(op.sites)], base)
     ctx.planned = len(ctx.pos_op)
     ctx.arrays()
 
@@ -250,6 +263,13 @@ def schedule(ctx: Ctx, counts: Arr, first: Arr, last: Arr, min_gap: int = 5) -> 
     keep = np.ones(len(day), bool)
     keep[1:] = (ent[1:] != ent[:-1]) | (day[1:] != day[:-1])
     return ent[keep], np.asarray(day[keep], dtype=np.int32)
+
+
+def _gap(orders: int, entities: int) -> int:
+    """Days between one customer's orders of a substance: five or more, fewer only when the
+    year asks for many orders per customer."""
+    mean = orders / max(entities, 1)
+    return int(np.clip(365 // max(2.5 * mean, 1), 1, 5))
 
 
 def supplier_table(ctx: Ctx) -> tuple[Arr, Arr]:
@@ -291,7 +311,7 @@ def user_orders(ctx: Ctx, n_orders: int) -> list[Rows]:
     first, last = ctx.op_first[uop] + 1, ctx.op_last[uop] - 1
     w = rng.lognormal(0, 0.6, len(up)) * (last - first + 1) / 365
     counts = rng.multinomial(n_orders, w / w.sum())
-    ent, day = schedule(ctx, counts, first, last)
+    ent, day = schedule(ctx, counts, first, last, _gap(n_orders, len(up)))
     n = len(ent)
     upos = up[ent]
     q = ctx.nice_for(upos, ctx.a_base[upos] * rng.uniform(0.7, 1.3, n))
@@ -389,7 +409,8 @@ def customer_orders(ctx: Ctx, n_orders: int, kind: str) -> list[Rows]:
         return []
     rng = ctx.rng
     counts = rng.multinomial(n_orders, (w := rng.lognormal(0, 0.6, len(pos))) / w.sum())
-    ent, day = schedule(ctx, counts, np.ones(len(pos), np.int32), np.full(len(pos), 363))
+    ent, day = schedule(ctx, counts, np.ones(len(pos), np.int32), np.full(len(pos), 363),
+                        _gap(n_orders, len(pos)))
     n = len(ent)
     p = pos[ent]
     q = ctx.nice_for(p, base[ent] * rng.uniform(0.7, 1.3, n))
@@ -508,7 +529,7 @@ def replenish(ctx: Ctx, out: Rows, role: str) -> list[Rows]:
     batch = (4.0, 10.0) if role == "distributor" else (5.0, 15.0)
     lp, need, lq = plan_lots(ctx, take(out, np.flatnonzero(mine)), positions, batch)
     lp, ld, lq = lot_days(ctx, lp, need, lq)
-    lq = ctx.nice_for(lp, lq)
+    lq = ctx.nice_for(lp, lq, up=True)
     n = len(lp)
     lop = ctx.a_op[lp]
     if role == "producer":
@@ -556,19 +577,7 @@ def count_rows(ctx: Ctx, flows: Rows) -> Rows:
     """Stock counts of every planned position: at the start of its operator's active period,
     at the start of each month or quarter, and at the end; each the opening stock plus the
     recorded inflows minus the outflows before it."""
-    start = ctx.start
-    sched: list[tuple[list[int], list[int]]] = []
-    for op in ctx.ops:
-        days, mods = [op.first_day], [OPEN_MOD]
-        for d in range(op.first_day + 1, op.last_day + 1):
-            date = start + dt.timedelta(days=d)
-            months = (date.year - start.year) * 12 + date.month - start.month
-            if date.day == 1 and (op.monthly or months % 3 == 0):
-                days.append(d)
-                mods.append(OPEN_MOD)
-        days.append(op.last_day)
-        mods.append(CLOSE_MOD)
-        sched.append((days, mods))
+    sched = [count_schedule(ctx, op) for op in ctx.ops]
     npl = ctx.planned
     per = np.array([len(sched[o][0]) for o in ctx.pos_op[:npl]], dtype=np.int64)
     cpos = np.repeat(np.arange(npl), per)
@@ -581,14 +590,24 @@ def count_rows(ctx: Ctx, flows: Rows) -> Rows:
     signed = SIGN[flows["kind"][inplan]] * engine_kg(flows["qty"][inplan], fac[fp])
     order = np.lexsort((ft, fp))
     fp, ft, signed = fp[order], ft[order], signed[order]
-    cs = np.cumsum(signed)
+    cs0 = np.concatenate([[0.0], np.cumsum(signed)])
     ckey = cpos * BIG + (cday.astype(np.int64) * 1440 + cmod)
     idx = np.searchsorted(fp * BIG + ft, ckey, side="left") - 1
-    first_of = np.searchsorted(fp, np.arange(npl), side="left")
-    before = first_of[cpos] - 1
-    has = idx >= first_of[cpos]
-    base_cs = np.where(before >= 0, cs[np.maximum(before, 0)], 0.0)
-    moved = np.where(has, cs[np.maximum(idx, 0)] - base_cs, 0.0)
+    first_of = np.searchsorted(fp, np.arange(npl), side="left")[cpos]
+    moved = np.where(idx >= first_of, cs0[idx + 1] - cs0[first_of], 0.0)
     balance = engine_kg(ctx.s0[:npl], fac[:npl])[cpos] + moved
+    balance = np.where(np.abs(balance) < 1e-6, 0.0, balance)
     return make_rows(len(cpos), op=ctx.a_op[cpos], pos=cpos, kind=KIND["stock_count"],
-                     qty=np.maximum(balance, 0.0), day=cday, mod=cmod, role=R_COUNT)
+                     qty=balance, day=cday, mod=cmod, role=R_COUNT)
+
+
+def count_schedule(ctx: Ctx, op: Operator) -> tuple[list[int], list[int]]:
+    """Days and minutes of an operator's stock counts."""
+    days, mods = [op.first_day], [OPEN_MOD]
+    for d, months in ctx.month_starts:
+        if op.first_day < d <= op.last_day and (op.monthly or months % 3 == 0):
+            days.append(d)
+            mods.append(OPEN_MOD)
+    days.append(op.last_day)
+    mods.append(CLOSE_MOD)
+    return days, mods

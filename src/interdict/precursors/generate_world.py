@@ -362,3 +362,23 @@ def _licence_terms(op: Operator, rnd: random.Random, ref: Reference, start: dt.d
         acts.append("import")
     op.activities = sorted(acts, key=["manufacture", "trade", "import", "export",
                                       "use"].index)
+
+
+def dst(date: dt.date) -> bool:
+    """EU summer time, by local date (all movements happen between 06:00 and 20:00)."""
+    def last_sunday(month: int) -> dt.date:
+        d = dt.date(date.year, month, 31)
+        return d - dt.timedelta(days=(d.weekday() + 1) % 7)
+    return last_sunday(3) <= date < last_sunday(10)
+
+
+def offset_text(minutes: int) -> str:
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def iso_local(start: dt.date, op: Operator, day: int, minute: int) -> str:
+    """ISO 8601 with the operator's offset, for a day of the year (may be before day 0)."""
+    date = start + dt.timedelta(days=day)
+    off = EU_COUNTRIES[op.country][1] + (60 if dst(date) else 0)
+    return f"{date.isoformat()}T{minute // 60:02d}:{minute % 60:02d}:00{offset_text(off)}"

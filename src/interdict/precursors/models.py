@@ -19,7 +19,6 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
-    Index,
     Integer,
     String,
     Text,
@@ -91,11 +90,9 @@ class Transaction(Base):
     """One movement of a scheduled or watched substance, as the operator registered it."""
 
     __tablename__ = "precursor_transactions"
-    __table_args__ = (
-        UniqueConstraint("operator_id", "reference"),
-        Index("ix_precursor_tx_operator_time", "operator_id", "occurred_at"),
-        Index("ix_precursor_tx_agency_substance", "agency_id", "substance"),
-    )
+    # Few indexes on purpose: a backfill inserts a million rows and every index costs on
+    # each. Reads go by operator (the unique key's prefix), by agency or by batch.
+    __table_args__ = (UniqueConstraint("operator_id", "reference"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
@@ -118,7 +115,7 @@ class Transaction(Base):
     occurred_offset: Mapped[str] = mapped_column(String(6), default="+00:00")
     counterparty: Mapped[str | None] = mapped_column(String(300), nullable=True)
     counterparty_operator_id: Mapped[int | None] = mapped_column(
-        ForeignKey("precursor_operators.id"), nullable=True, index=True)
+        ForeignKey("precursor_operators.id"), nullable=True)
     counterparty_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     destination_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     #: ISO codes joined by ';' (read back as a list into the checks' frames).

@@ -8,7 +8,9 @@ An actor with ``precursors:read`` sees the whole register; an operator's staff
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -42,6 +44,7 @@ from interdict.precursors.records import (
     Columns,
     Context,
     FileRejected,
+    OperatorRecord,
     OperatorRef,
     RowError,
     Substance,
@@ -115,7 +118,9 @@ def import_operators(session: Session, *, actor: Actor, data: bytes, filename: s
     """Add or update operators from the registry CSV; all or nothing, idempotent."""
     actor.require(Permission.precursors_manage)
     rows = read_rows(data, filename, columns=OPERATOR_COLUMNS, required=OPERATOR_REQUIRED)
-    records, errors, seen = [], [], {}
+    records: list[OperatorRecord] = []
+    errors: list[RowError] = []
+    seen: dict[str, int] = {}
     for number, row in rows:
         record, problems = validate_operator(number, row)
         if record is not None and record.licence in seen:
@@ -229,9 +234,32 @@ def search_operators(session: Session, *, actor: Actor, q: str = "", limit: int 
 
 # -- transactions -------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Any:
+    """Pause the cyclic collector while a large import allocates millions of small objects
+    that hold no cycles: otherwise it rescans the growing heap again and again (measured:
+    validation three times slower on 200,000 rows)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def import_transactions(session: Session, *, actor: Actor, registry: Registry, data: bytes,
                         filename: str, partial: bool = False, as_of: dt.datetime | None = None,
                         progress: Progress | None = None) -> dict[str, Any]:
+    with _no_cyclic_gc():
+        return _import_transactions(session, actor=actor, registry=registry, data=data,
+                                    filename=filename, partial=partial, as_of=as_of,
+                                    progress=progress)
+
+
+def _import_transactions(session: Session, *, actor: Actor, registry: Registry, data: bytes,
+                         filename: str, partial: bool, as_of: dt.datetime | None,
+                         progress: Progress | None) -> dict[str, Any]:
     """Validate, store and check a transaction file (CSV or JSON lines).
 
     All or nothing: any row error refuses the file, unless ``partial`` keeps the good rows
@@ -300,9 +328,7 @@ def _store_and_check(session: Session, *, actor: Actor, registry: Registry, batc
     say(f"stored: {batch.added} new, {batch.amended} amended, {batch.unchanged} unchanged")
     changed = sorted(new + amended)
     if changed:
-        sub = cols if len(changed) == len(cols) else Columns(
-            row=[cols.row[i] for i in changed],
-            values={c: [v[i] for i in changed] for c, v in values.items()})
+        sub = cols.take(changed)
         sub_ids = [ids[(sub.values["operator_id"][i], sub.values["reference"][i])]
                    for i in range(len(sub))]
         licences = store.operator_licences(session, agency_id=actor.agency_id)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from interdict.db.dialect import bulk_insert
 from interdict.precursors import frames
 from interdict.precursors.models import (
     ExportAuthorisation,
@@ -24,8 +25,9 @@ from interdict.precursors.models import (
 )
 from interdict.precursors.records import COLUMN_NAMES, Columns
 
+TX_TABLE = cast(Table, Transaction.__table__)
+VERSIONS_TABLE = cast(Table, TransactionVersion.__table__)
 CHUNK = 900  # ids per IN (...) list: under SQLite's bound-parameter limit
-INSERT_CHUNK = 20_000
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -37,7 +39,7 @@ def existing(session: Session, operator_ids: Iterable[int]
              ) -> dict[tuple[int, str], tuple[int, str, int]]:
     """(operator id, reference) → (row id, content hash, version) for these operators."""
     found: dict[tuple[int, str], tuple[int, str, int]] = {}
-    t = Transaction.__table__
+    t = TX_TABLE
     for part in chunks(sorted(set(operator_ids))):
         for row in session.execute(select(t.c.id, t.c.operator_id, t.c.reference,
                                           t.c.content_hash, t.c.version)
@@ -51,12 +53,15 @@ def insert_rows(session: Session, *, agency_id: int, batch_id: int, cols: Column
     """Insert the given rows of ``cols``; returns their new ids by (operator, reference)."""
     if not indexes:
         return {}
-    values = cols.values
-    t = Transaction.__table__
-    for part in chunks(indexes, INSERT_CHUNK):
-        session.execute(insert(t), [
-            {**{c: values[c][i] for c in COLUMN_NAMES}, "agency_id": agency_id,
-             "batch_id": batch_id, "version": 1} for i in part])
+    # In key order: the unique (operator, reference) index then grows at a few places
+    # instead of at random ones (a third faster on a million rows).
+    ops, refs = cols.values["operator_id"], cols.values["reference"]
+    sub = cols.take(sorted(indexes, key=lambda i: (ops[i], refs[i])))
+    n = len(sub)
+    columns = [*COLUMN_NAMES, "agency_id", "batch_id", "version"]
+    data = [sub.values[c] for c in COLUMN_NAMES] + [[agency_id] * n, [batch_id] * n, [1] * n]
+    t = TX_TABLE
+    bulk_insert(session, t, columns, zip(*data, strict=True))
     return {(r.operator_id, r.reference): r.id for r in session.execute(
         select(t.c.id, t.c.operator_id, t.c.reference).where(t.c.batch_id == batch_id))}
 
@@ -67,23 +72,25 @@ def amend_rows(session: Session, *, batch_id: int, cols: Columns, indexes: list[
     """Replace amended records, keeping each earlier version as it was submitted."""
     if not indexes:
         return {}
-    t = Transaction.__table__
+    t = TX_TABLE
     values = cols.values
     ids = {(values["operator_id"][i], values["reference"][i]): current[
         (values["operator_id"][i], values["reference"][i])][0] for i in indexes}
     old: dict[int, Any] = {}
     for part in chunks(list(ids.values())):
         old.update({r.id: r for r in session.execute(select(t).where(t.c.id.in_(part)))})
-    session.execute(insert(TransactionVersion.__table__), [
+    session.execute(insert(VERSIONS_TABLE), [
         {"transaction_id": row.id, "version": row.version, "record": _as_record(row),
          "batch_id": row.batch_id, "replaced_by_batch_id": batch_id, "replaced_at": now}
         for row in old.values()])
+    params = []
     for i in indexes:
-        key = (values["operator_id"][i], values["reference"][i])
-        row_id = ids[key]
-        session.execute(update(t).where(t.c.id == row_id).values(
-            **{c: values[c][i] for c in COLUMN_NAMES}, batch_id=batch_id,
-            version=old[row_id].version + 1))
+        row_id = ids[(values["operator_id"][i], values["reference"][i])]
+        params.append({**{c: values[c][i] for c in COLUMN_NAMES}, "row_id": row_id,
+                       "batch_id": batch_id, "version": old[row_id].version + 1})
+    statement = update(t).where(t.c.id == bindparam("row_id")).values(
+        {c: bindparam(c) for c in (*COLUMN_NAMES, "batch_id", "version")})
+    session.connection().execute(statement, params)
     return ids
 
 
@@ -114,7 +121,7 @@ def transactions_frame(session: Session, *, agency_id: int,
                        operator_ids: Sequence[int] | None = None,
                        exclude_batch: int | None = None) -> pl.DataFrame:
     """Stored transactions (of some operators, or the whole agency) in the checks' schema."""
-    t = Transaction.__table__
+    t = TX_TABLE
     query = select(*(t.c[c] for c in TX_COLUMNS)).where(t.c.agency_id == agency_id)
     if exclude_batch is not None:
         query = query.where(t.c.batch_id != exclude_batch)

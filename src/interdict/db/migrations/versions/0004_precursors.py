@@ -175,9 +175,6 @@ def upgrade() -> None:
     with op.batch_alter_table('precursor_transactions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_precursor_transactions_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_precursor_transactions_batch_id'), ['batch_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_precursor_transactions_counterparty_operator_id'), ['counterparty_operator_id'], unique=False)
-        batch_op.create_index('ix_precursor_tx_agency_substance', ['agency_id', 'substance'], unique=False)
-        batch_op.create_index('ix_precursor_tx_operator_time', ['operator_id', 'occurred_at'], unique=False)
 
     op.create_table('precursor_transaction_versions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -206,9 +203,6 @@ def downgrade() -> None:
 
     op.drop_table('precursor_transaction_versions')
     with op.batch_alter_table('precursor_transactions', schema=None) as batch_op:
-        batch_op.drop_index('ix_precursor_tx_operator_time')
-        batch_op.drop_index('ix_precursor_tx_agency_substance')
-        batch_op.drop_index(batch_op.f('ix_precursor_transactions_counterparty_operator_id'))
         batch_op.drop_index(batch_op.f('ix_precursor_transactions_batch_id'))
         batch_op.drop_index(batch_op.f('ix_precursor_transactions_agency_id'))
 
