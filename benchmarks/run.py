@@ -20,6 +20,7 @@ from benchmarks import (
     api_throughput,
     entity_resolution,
     network_analysis,
+    precursors_register,
     spectra_identification,
     substances_screening,
 )
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "spectra_identification": spectra_identification,
     "entity_resolution": entity_resolution,
     "network_analysis": network_analysis,
+    "precursors_register": precursors_register,
 }
 
 

@@ -8,7 +8,7 @@ module so that every entry point sees the same set.
 from __future__ import annotations
 
 import interdict.network.demo  # noqa: F401
-#DEMO import interdict.precursors.demo  # noqa: F401
+import interdict.precursors.demo  # noqa: F401
 import interdict.precursors.specs  # noqa: F401
 import interdict.spectra.demo  # noqa: F401
 import interdict.substances.demo  # noqa: F401

@@ -255,6 +255,15 @@ def test_matching_is_one_to_one_nearest_first(settings: CheckSettings) -> None:
     assert f.kind == "unmatched_transfer" and f.transaction_ids == (first["id"],)
 
 
+def test_mismatch_pairs_the_same_substance_first(settings: CheckSettings) -> None:
+    s = sale()
+    other = purchase(at=T0 + H / 2, substance="Toluene")
+    same = purchase(50.0, at=T0 + H)
+    found = run([s, other, same], settings, as_of=T0 + 2 * H)
+    assert [(f.kind, f.transaction_ids) for f in found] == [
+        ("quantity_mismatch", (s["id"], same["id"]))]
+
+
 def test_long_chain_of_near_ties_is_paired_completely(settings: CheckSettings) -> None:
     rows = [r for i in range(30) for r in (sale(at=T0 + i * H), purchase(at=T0 + (i + .5) * H))]
     assert run(rows, settings) == []
@@ -334,6 +343,19 @@ def test_stock_series_are_per_site_and_need_two_counts(settings: CheckSettings) 
     [f] = run(rows, settings, kind="stock_discrepancy")
     assert f.transaction_ids == (rows[0]["id"], rows[3]["id"])
     assert "at site north" in f.title
+
+
+def test_stock_series_do_not_leak_into_each_other(settings: CheckSettings) -> None:
+    rows = [
+        tx(kind="stock_count", quantity_kg=100.0, occurred_at=T0),
+        tx(kind="stock_count", quantity_kg=100.0, occurred_at=T0 + H),
+        tx(kind="sale", quantity_kg=40.0, occurred_at=T0 + 2 * H),       # after A's last count
+        tx(kind="purchase", quantity_kg=70.0, occurred_at=T0, substance="Toluene"),  # before B's
+        tx(kind="stock_count", quantity_kg=5.0, occurred_at=T0 + H, substance="Toluene"),
+        tx(kind="stock_count", quantity_kg=5.0, occurred_at=T0 + 2 * H, substance="Toluene"),
+        tx(kind="stock_count", quantity_kg=5.0, occurred_at=T0 + 2 * H, substance="Toluene"),
+    ]
+    assert run(rows, settings, kind="stock_discrepancy") == []
 
 
 # --- suspicious_order -------------------------------------------------------------------------
@@ -496,6 +518,11 @@ def test_notification_missing(settings: CheckSettings) -> None:
     # category 1 always needs one (exports.notification_categories)
     [g] = _exports(settings, [export(category="1")], [authorisation()])
     assert rules(g) == ["notification_missing"] and g.severity == "critical"
+    assert g.reasons[0]["values"]["notification_required_by"] == "category"
+    # and so does every export to a destination that asked for it
+    to_sy = [authorisation(destination_country="SY")]
+    [h] = _exports(settings, [export(destination_country="SY")], to_sy)
+    assert h.reasons[0]["values"]["notification_required_by"] == "destination"
 
 
 def _notified(status: str | None, **over: Any) -> dict[str, Any]:

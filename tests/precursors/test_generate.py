@@ -298,8 +298,96 @@ def test_small_and_odd_arguments() -> None:
         generate_year(operators=2)
 
 
-def canonical_counts(year: TradeYear) -> dict[str, Any]:
-    out: dict[str, int] = defaultdict(int)
-    for t in year.transactions:
-        out[t["kind"]] += 1
-    return dict(out)
+# --- against the checks engine ------------------------------------------------------------
+
+
+def utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def working_days_later(sent: dt.datetime, days: int) -> dt.datetime:
+    day = sent.date()
+    while days:
+        day += dt.timedelta(days=1)
+        days -= day.weekday() < 5
+    return dt.datetime.combine(day, sent.timetz())
+
+
+def check_frames(year: TradeYear, ref: Ref) -> tuple[Any, Any, Any]:
+    """The frames the checks read, built as simply as possible from the generated records."""
+    import polars as pl
+
+    from interdict.precursors.frames import AUTHORISATIONS, OPERATORS, TRANSACTIONS
+
+    ops = year.operators
+    op_id = {o["licence"]: i + 1 for i, o in enumerate(ops)}
+    operators = pl.DataFrame({
+        "id": list(op_id.values()), "licence": [o["licence"] for o in ops],
+        "name": [o["name"] for o in ops], "country": [o["country"] for o in ops],
+        "categories": [o["categories"].split(";") for o in ops], "kind": [o["kind"] for o in ops],
+        "valid_from": [dt.date.fromisoformat(o["valid_from"]) for o in ops],
+        "valid_to": [dt.date.fromisoformat(o["valid_to"]) if o["valid_to"] else None
+                     for o in ops],
+        "activities": [o["activities"].split(";") for o in ops],
+        "sector": [o["sector"] for o in ops]}, schema=OPERATORS)
+    rows = year.transactions
+    canon = [ref.canonical(t["substance"]) for t in rows]
+    transactions = pl.DataFrame({
+        "id": list(range(1, len(rows) + 1)), "operator_id": [op_id[t["operator"]] for t in rows],
+        "operator_licence": [t["operator"] for t in rows],
+        "reference": [t["reference"] for t in rows], "kind": [t["kind"] for t in rows],
+        "substance": [c[0] for c in canon], "category": [c[1] for c in canon],
+        "designer_precursor": [False] * len(rows),
+        "watch_listed": [c[1] == "watch" for c in canon],
+        "quantity_kg": [ref.kg(t) for t in rows],
+        "occurred_at": [utc(t["occurred_at"]) for t in rows],
+        "registered_at": [utc(t["registered_at"]) for t in rows],
+        "counterparty": [t["counterparty"] or None for t in rows],
+        "counterparty_operator_id": [op_id.get(t["counterparty"]) for t in rows],
+        "counterparty_country": [t["counterparty_country"] or None for t in rows],
+        "destination_country": [t["destination_country"] or None for t in rows],
+        "transit_countries": [[c for c in t["transit_countries"].split(";") if c]
+                              for t in rows],
+        "payment": [t["payment"] or None for t in rows],
+        "end_use": [t["end_use"] or None for t in rows], "site": [t["site"] for t in rows],
+        "is_new": [True] * len(rows)}, schema=TRANSACTIONS)
+    auths = year.authorisations
+    sent = [utc(a["notified_at"]) if a["notified_at"] else None for a in auths]
+    days = ref.settings.exports.notification_working_days
+    authorisations = pl.DataFrame({
+        "id": list(range(1, len(auths) + 1)), "number": [a["number"] for a in auths],
+        "operator_id": [op_id[a["operator"]] for a in auths],
+        "substance": [ref.canonical(a["substance"])[0] for a in auths],
+        "quantity_kg": [float(a["quantity"]) for a in auths],
+        "destination_country": [a["destination_country"] for a in auths],
+        "valid_from": [dt.date.fromisoformat(a["valid_from"]) for a in auths],
+        "valid_to": [dt.date.fromisoformat(a["valid_to"]) for a in auths],
+        "notification_required": [a["notification_required"] == "true" for a in auths],
+        "notified_at": sent,
+        "notification_deadline": [working_days_later(s, days) if s else None for s in sent],
+        "notification_status": [a["response"] or ("pending" if a["notification_required"]
+                                                  == "true" else "not_required")
+                                for a in auths],
+        "responded_at": [utc(a["responded_at"]) if a["responded_at"] else None for a in auths],
+    }, schema=AUTHORISATIONS)
+    return transactions, operators, authorisations
+
+
+def engine_findings(year: TradeYear, ref: Ref) -> set[tuple[str, str, frozenset[str]]]:
+    checks = pytest.importorskip("interdict.precursors.checks")
+    transactions, operators, authorisations = check_frames(year, ref)
+    as_of = dt.datetime(2026, 1, 20, tzinfo=dt.UTC)   # the year plus a fortnight
+    licence = dict(zip(operators["id"].to_list(), operators["licence"].to_list(), strict=True))
+    return {(f.kind, licence[f.operator_id], frozenset(f.references))
+            for f in checks.run_checks(transactions, operators, authorisations, ref.settings,
+                                       as_of=as_of)}
+
+
+def test_checks_engine_finds_nothing_in_a_clean_year(clean: TradeYear, ref: Ref) -> None:
+    assert engine_findings(clean, ref) == set()
+
+
+def test_checks_engine_finds_exactly_the_injected_anomalies(dirty: TradeYear, ref: Ref) -> None:
+    truth = {(t["kind"], t["operator"], frozenset(t["references"])) for t in dirty.truth}
+    found = engine_findings(dirty, ref)
+    assert {"missed": truth - found, "extra": found - truth} == {"missed": set(), "extra": set()}

@@ -85,16 +85,6 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
          "reasons": [("logo_similarity", .55, {"similarity": "{sim}"}),
                      ("chemical_profile_distance", .30, {"distance": "{dist}"})]},
     ],
-    "BE-PRECURSORS": [
-        {"source": "precursors", "kind": "order.suspicious",
-         "title": "Order of {qty} L {chem} paid in cash by a new customer",
-         "reasons": [("cash_payment", .30, {"payment": "cash"}),
-                     ("new_customer", .25, {"customer": "{imp}"}),
-                     ("quantity_above_customer_history", .35, {"quantity_l": "{qty}"})]},
-        {"source": "precursors", "kind": "stock.imbalance",
-         "title": "Stock of {chem} at operator {lic} short by {qty} kg",
-         "reasons": [("mass_balance_gap", .70, {"missing_kg": "{qty}"})]},
-    ],
     "BE-LAB": [
         {"source": "spectra", "kind": "identification.controlled",
          "title": "Field spectrum identified as {drug} (hit quality {sim})",
@@ -158,7 +148,7 @@ def _step_alerts(ctx: DemoContext) -> None:
         officers = [u for u in ctx.users.values() if u.agency_id == agency.id
                     and Role.operator.value not in u.roles]
         actor = ctx.actors[officers[0].username]
-        count = {"NL-CUSTOMS": 34, "NL-POLICE": 16, "BE-PRECURSORS": 14}.get(code, 6)
+        count = {"NL-CUSTOMS": 34, "NL-POLICE": 16}.get(code, 6)
         # Oldest first, so that alert numbers rise with time as they would in real use.
         times = sorted(ctx.now - dt.timedelta(days=ctx.rng.uniform(0, 29.5))
                        for _ in range(count))

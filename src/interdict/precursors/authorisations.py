@@ -254,3 +254,19 @@ def inbox(session: Session, *, actor: Actor) -> dict[str, list[dict[str, Any]]]:
         .order_by(ExportAuthorisation.id.desc()).limit(500))]
     return {"outgoing": outgoing, "incoming": incoming,
             "overdue": [a for a in outgoing + incoming if a["overdue"]]}
+
+
+def create_many(session: Session, *, actor: Actor, registry: Registry,
+                rows: list[dict[str, str]]) -> int:
+    """Record authorisations given as text fields (a CSV export of another system, or the
+    trade generator): the same fields as ``AuthorisationCreate``; empty text = not given.
+    All or nothing with the caller's transaction."""
+    for number, row in enumerate(rows, start=1):
+        fields = {k: v for k, v in row.items() if k in AuthorisationCreate.model_fields and v}
+        try:
+            data = AuthorisationCreate.model_validate(fields)
+        except ValueError as exc:
+            raise InvalidData(f"authorisation row {number}: {exc}",
+                              errors=[FieldError(f"row {number}", str(exc))]) from None
+        create(session, actor=actor, registry=registry, data=data)
+    return len(rows)

@@ -220,7 +220,9 @@ def unlicensed_counterparty(tx: pl.DataFrame, ops: pl.DataFrame, settings: Check
     out = []
     rows = rows.select(*DESCRIBED, "category", "counterparty", "counterparty_operator_id",
                        "cp_licence", "cp_from", "cp_to", "cp_categories", "on_day", "problem"
-                       ).with_columns(date_text("cp_from", "cp_to", "on_day"))
+                       ).with_columns(date_text("cp_from", "cp_to", "on_day"),
+                                      cp_categories=pl.col("cp_categories").list.sort()
+                                      .list.join(", "))
     for row in rows.iter_rows(named=True):
         cat = row["category"]
         side = "to" if row["kind"] == "sale" else "from"
@@ -241,11 +243,10 @@ def unlicensed_counterparty(tx: pl.DataFrame, ops: pl.DataFrame, settings: Check
             detail = (f"The licence of {who} is valid from {day(row['cp_from'])} to "
                       f"{day(row['cp_to'])}, not on {on_day} when the transfer took place.")
         else:
-            held = sorted(row["cp_categories"] or [])
-            short = f"holds categories [{', '.join(held)}] but not {cat}"
-            values |= {"counterparty_licence": who, "held_categories": ", ".join(held)}
-            detail = (f"{who} holds categories [{', '.join(held)}] but not {cat}, so may not "
-                      f"trade this substance.")
+            held = row["cp_categories"] or ""
+            short = f"holds categories [{held}] but not {cat}"
+            values |= {"counterparty_licence": who, "held_categories": held}
+            detail = f"{who} holds categories [{held}] but not {cat}, so may not trade it."
         out.append(finding(
             "unlicensed_counterparty", row["operator_id"], [(row["id"], row["reference"])], 0.9,
             "critical" if cat == "1" else "high",

@@ -86,15 +86,19 @@ def export_without_authorisation(tx: pl.DataFrame, auths: pl.DataFrame,
             .unique("id", keep="first", maintain_order=True)
             .drop(*KEYS, "occurred_at", "on_day", "quantity_kg"))
     rows = needed.join(used, on="id", how="left")
-    notify = (pl.col("notification_required").fill_null(False)
-              | pl.col("category").is_in(e.notification_categories)
-              | pl.col("destination").is_in(e.notification_destinations).fill_null(False))
+    notify_by = (pl.when(pl.col("notification_required").fill_null(False))
+                 .then(pl.lit("authorisation"))
+                 .when(pl.col("category").is_in(e.notification_categories))
+                 .then(pl.lit("category"))
+                 .when(pl.col("destination").is_in(e.notification_destinations))
+                 .then(pl.lit("destination")))
     status = pl.col("notification_status")
     authorised = pl.col("auth_id").is_not_null()
     rows = rows.with_columns(
         r_no_authorisation=~authorised,
         r_quantity_exceeded=authorised & pl.col("exceeded"),
-        r_notification_missing=authorised & notify & pl.col("notified_at").is_null(),
+        r_notification_missing=authorised & notify_by.is_not_null()
+        & pl.col("notified_at").is_null(),
         r_shipped_before_deadline=authorised
         & (status.is_null() | (status == "pending")
            | ((status == "objected") & (pl.col("occurred_at") < pl.col("responded_at"))))
@@ -102,12 +106,12 @@ def export_without_authorisation(tx: pl.DataFrame, auths: pl.DataFrame,
         r_shipped_after_objection=authorised & (status == "objected")
         & (pl.col("responded_at").is_null() | (pl.col("occurred_at")
                                                >= pl.col("responded_at"))),
-        notify=notify,
+        notify_by=notify_by,
     ).filter(pl.any_horizontal(pl.col("^r_.*$").fill_null(False))).with_columns(
         iso_text("occurred_at", "notification_deadline", "responded_at")
     ).select(*DESCRIBED, "category", "destination", "on_day", "occurred_at", "number",
              "valid_from", "valid_to", "authorised_kg", "used_kg", "tolerance_kg",
-             "notification_required", "notification_status", "notification_deadline",
+             "notify_by", "notification_status", "notification_deadline",
              "responded_at", pl.col("^r_.*$")
     ).with_columns(date_text("on_day", "valid_from", "valid_to"))
     out = []
@@ -149,10 +153,13 @@ def _reason(rule: str, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
                   f"authorised.")
     elif rule == "notification_missing":
         summary = "no pre-export notification sent"
-        values = auth | {"notification_required": bool(row["notification_required"]),
-                         "notified_at": None}
-        detail = ("The export needs a pre-export notification to the importing country's "
-                  "authority, and none was sent.")
+        why = {"authorisation": "its authorisation requires one",
+               "category": f"every category {row['category']} export needs one",
+               "destination": f"{row['destination']} asked to be notified of every export"}
+        values = auth | {"notification_required_by": row["notify_by"], "notified_at": None,
+                         "category": row["category"], "destination_country": row["destination"]}
+        detail = (f"No pre-export notification was sent to the importing country's authority, "
+                  f"but {why[row['notify_by']]}.")
     elif rule == "shipped_before_deadline":
         summary = "shipped before the importing authority's answer was due"
         values = auth | {"notification_status": row["notification_status"],

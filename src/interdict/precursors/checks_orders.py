@@ -29,11 +29,23 @@ from typing import Any
 
 import polars as pl
 
-from interdict.precursors.checks import DESCRIBED, describe, finding, iso_text, kg, num, reason
+from interdict.precursors.checks import DESCRIBED, describe, finding, kg, num, reason
 from interdict.precursors.frames import Finding
 from interdict.precursors.specs import CheckSettings
 
 ORDERS = ["sale", "export"]
+#: How each rule reads in a finding's title.
+LABELS = {
+    "quantity_above_history": "far above the customer's usual quantity",
+    "new_customer_category1": "category 1 to a new customer",
+    "cash_payment": "paid in cash",
+    "crypto_payment": "paid in crypto-assets",
+    "high_risk_destination": "high-risk destination",
+    "high_risk_transit": "high-risk transit",
+    "end_use_inconsistent": "end use unusual for the customer's sector",
+    "designer_precursor": "designer precursor",
+    "watch_list": "watch-listed substance",
+}
 EPSILON = 1e-9
 
 
@@ -94,6 +106,8 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
     end_use = pl.col("end_use").str.to_lowercase()
     consistent = pl.lit(None, dtype=pl.Boolean)
     for sector, words in s.sector_end_uses.items():
+        if not words:  # no list, no judgement
+            continue
         pattern = r"\b(?:" + "|".join(re.escape(x.lower()) for x in words) + r")\b"
         consistent = pl.when(pl.col("sector") == sector).then(end_use.str.contains(pattern)) \
             .otherwise(consistent)
@@ -123,15 +137,16 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
               .with_columns(score=pl.sum_horizontal(
                   pl.col(f"r_{k}").cast(pl.Float64) * w[k] for k in rules))
               .filter(pl.col("score") >= s.threshold - EPSILON)
-              .with_columns(iso_text("first_at"))
               .select(*DESCRIBED, "category", "counterparty", "counterparty_operator_id",
-                      "earlier_orders", "earlier_kg", "first_at", "payment",
+                      "earlier_orders", "earlier_kg", "payment",
                       "destination_country", "counterparty_country", "country",
-                      "transit_countries", "end_use", "sector", pl.col("^r_.*$")))
+                      "end_use", "sector", pl.col("^r_.*$"),
+                      transit_countries=pl.col("transit_countries").list.join(", ")))
     customers = dict(zip(ops["id"].to_list(), ops["licence"].to_list(), strict=True))
     out = []
     for row in scored.iter_rows(named=True):
-        reasons = [_reason(rule, w[rule], row, settings) for rule in rules if row[f"r_{rule}"]]
+        reasons = [_reason(rule, w[rule], row, settings) for rule in rules
+                   if row[f"r_{rule}"] and w[rule] > 0]
         reasons.sort(key=lambda r: (-r["contribution"], r["rule"]))
         score = min(1.0, sum(r["contribution"] for r in reasons))
         who = customers.get(row["counterparty_operator_id"]) or row["counterparty"] \
@@ -140,7 +155,7 @@ def suspicious_order(tx: pl.DataFrame, ops: pl.DataFrame, settings: CheckSetting
             "suspicious_order", row["operator_id"], [(row["id"], row["reference"])], score,
             "high" if score >= 0.8 - EPSILON else "medium",
             f"{describe(row)} to {who} is suspicious: "
-            + ", ".join(r["rule"].replace("_", " ") for r in reasons),
+            + ", ".join(LABELS[r["rule"]] for r in reasons),
             reasons))
     return out
 
@@ -159,19 +174,20 @@ def _reason(rule: str, weight: float, row: dict[str, Any], settings: CheckSettin
     elif rule == "new_customer_category1":
         values = {"category": row["category"], "customer": row["counterparty"],
                   "customer_operator_id": row["counterparty_operator_id"],
-                  "first_transaction_at": row["first_at"]}
+                  "earlier_transactions": 0}
         detail = "A category 1 substance to a customer this operator never dealt with before."
     elif rule in ("cash_payment", "crypto_payment"):
         values = {"payment": row["payment"]}
-        detail = f"Paid in {row['payment']}, which leaves no banking trail."
+        detail = ("Paid in cash, which leaves no banking trail." if rule == "cash_payment"
+                  else "Paid in crypto-assets, which are hard to trace to a person.")
     elif rule == "high_risk_destination":
         values = {"destination_country": row["destination_country"],
                   "counterparty_country": row["counterparty_country"]}
         detail = f"Goes to {row['country']}, a country on the high-risk list."
     elif rule == "high_risk_transit":
-        transit = row["transit_countries"] or []
-        hits = [c for c in transit if c and c.upper() in {x.upper() for x in s.high_risk_countries}]
-        values = {"transit_countries": ", ".join(transit), "high_risk": ", ".join(hits)}
+        risky = {x.upper() for x in s.high_risk_countries}
+        hits = [c for c in (row["transit_countries"] or "").split(", ") if c.upper() in risky]
+        values = {"transit_countries": row["transit_countries"], "high_risk": ", ".join(hits)}
         detail = f"Transits through {', '.join(hits)}, on the high-risk list."
     elif rule == "end_use_inconsistent":
         words = s.sector_end_uses[row["sector"]]

@@ -35,30 +35,33 @@ KEYS = ["operator_id", "site", "substance"]
 
 def stock_discrepancy(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding]:
     q = pl.col("quantity_kg")
-    rows = (tx.select("id", "operator_id", "operator_licence", "reference", "kind", "substance",
-                      "category", "site", "quantity_kg", "occurred_at")
+    rows = (tx.select("id", *KEYS, "kind", "quantity_kg", "occurred_at")
             .with_columns(site=pl.col("site").fill_null(""),
                           is_count=(pl.col("kind") == "stock_count") & q.is_not_null(),
                           inflow=pl.when(pl.col("kind").is_in(INFLOWS)).then(q.fill_null(0.0))
                           .otherwise(0.0),
                           outflow=pl.when(pl.col("kind").is_in(OUTFLOWS)).then(q.fill_null(0.0))
                           .otherwise(0.0)))
+    # Number the series with two counts or more, then sort on integers only.
     series = (rows.filter("is_count").group_by(KEYS).len()
-              .filter(pl.col("len") >= 2).select(KEYS))
-    rows = (rows.join(series, on=KEYS, how="semi")
-            .sort([*KEYS, "occurred_at", "is_count", "id"])
-            .with_columns(seg=pl.col("is_count").cast(pl.Int64).cum_sum().over(KEYS)))
-    moves = (rows.filter(~pl.col("is_count") & (pl.col("seg") >= 1))
-             .group_by([*KEYS, "seg"])
+              .filter(pl.col("len") >= 2).select(KEYS).with_row_index("series"))
+    rows = (rows.join(series, on=KEYS, how="inner")
+            .select("id", "series", "occurred_at", "is_count", "quantity_kg", "inflow", "outflow")
+            .sort("series", "occurred_at", "is_count", "id")
+            # every count numbered across all series; a movement gets the number of the count
+            # before it, so the movements of one period share a number
+            .with_columns(seg=pl.col("is_count").cast(pl.Int64).cum_sum()))
+    moves = (rows.filter(~pl.col("is_count"))
+             .group_by("seg")
              .agg(inflow_kg=pl.col("inflow").sum(), outflow_kg=pl.col("outflow").sum(),
                   movements=pl.len())
              .with_columns(seg=pl.col("seg") + 1))  # the count that closes the period
-    counts = rows.filter("is_count")
-    prev = [pl.col(c).shift(1).over(KEYS).alias(f"prev_{c}")
-            for c in ("id", "reference", "quantity_kg", "occurred_at")]
-    periods = (counts.with_columns(prev)
-               .filter(pl.col("prev_id").is_not_null())
-               .join(moves, on=[*KEYS, "seg"], how="left")
+    same = pl.col("series").shift(1) == pl.col("series")
+    prev = [pl.when(same).then(pl.col(c).shift(1)).alias(f"prev_{c}")
+            for c in ("id", "quantity_kg", "occurred_at")]
+    periods = (rows.filter("is_count").with_columns(prev)
+               .filter(pl.col("prev_id").is_not_null())  # a series' first count opens it
+               .join(moves, on="seg", how="left")
                .with_columns(pl.col("inflow_kg", "outflow_kg").fill_null(0.0),
                              pl.col("movements").fill_null(0))
                .with_columns(expected=pl.col("prev_quantity_kg") + pl.col("inflow_kg")
@@ -67,10 +70,13 @@ def stock_discrepancy(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding
                .filter(pl.col("gap").abs() > pl.max_horizontal(
                    pl.lit(settings.stock.tolerance_kg),
                    settings.stock.tolerance_rel * pl.max_horizontal("expected", q)))
-               .with_columns(iso_text("prev_occurred_at", "occurred_at"))
-               .select(*DESCRIBED, "site", "occurred_at", "prev_id", "prev_reference",
-                       "prev_quantity_kg", "prev_occurred_at", "inflow_kg", "outflow_kg",
-                       "movements", "expected", "gap"))
+               .select("id", "prev_id", "prev_quantity_kg", "prev_occurred_at", "inflow_kg",
+                       "outflow_kg", "movements", "expected", "gap")
+               .join(tx.select(*DESCRIBED, "occurred_at", site=pl.col("site").fill_null("")),
+                     on="id", how="inner")
+               .join(tx.select(prev_id="id", prev_reference="reference"), on="prev_id",
+                     how="inner")
+               .with_columns(iso_text("prev_occurred_at", "occurred_at")))
     out = []
     for row in periods.iter_rows(named=True):
         gap, expected, counted = row["gap"], row["expected"], row["quantity_kg"]
@@ -85,7 +91,8 @@ def stock_discrepancy(tx: pl.DataFrame, settings: CheckSettings) -> list[Finding
                   "period_start": row["prev_occurred_at"], "period_end": row["occurred_at"],
                   "previous_count_reference": row["prev_reference"]}
         detail = (f"From the count of {before} kg on {minute(row['prev_occurred_at'])} and "
-                  f"{row['movements']} movements (+{kg(row['inflow_kg'])} kg, "
+                  f"{row['movements']} movement{'' if row['movements'] == 1 else 's'} "
+                  f"(+{kg(row['inflow_kg'])} kg, "
                   f"-{kg(row['outflow_kg'])} kg) the stock should be {expected_kg} kg, but "
                   f"{kg(counted)} kg was counted: {gap_kg} kg "
                   f"{'missing' if gap > 0 else 'more than expected'}.")

@@ -165,12 +165,12 @@ def _unmatched(row: dict[str, Any], licences: dict[int, str], window: float) -> 
         or f"operator {row['counterparty_operator_id']}"
     if row["kind"] == "sale":
         missing, title_end = "purchase", f"has no matching purchase by {other}"
-        detail = (f"{other} registered no purchase of this {row['substance']} from the seller "
-                  f"within {kg(window)} hours of the sale.")
+        detail = (f"{other} registered no purchase of {row['substance']} from the seller that "
+                  f"matches this sale within {kg(window)} hours of it.")
     else:
         missing, title_end = "sale", f"has no matching sale by {other}"
-        detail = (f"{other} registered no sale of this {row['substance']} to the buyer within "
-                  f"{kg(window)} hours of the purchase.")
+        detail = (f"{other} registered no sale of {row['substance']} to the buyer that "
+                  f"matches this purchase within {kg(window)} hours of it.")
     values = {"reference": row["reference"], "kind": row["kind"],
               "substance": row["substance"], "quantity_kg": num(row["quantity_kg"]),
               "occurred_at": row["occurred_at"],

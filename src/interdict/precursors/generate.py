@@ -30,6 +30,7 @@ import io
 import json
 import random
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -43,19 +44,22 @@ from interdict.precursors.generate_flows import (
     Rows,
     build_positions,
     concat,
-    count_rows,
-    count_schedule,
     customer_orders,
-    destructions,
     nice,
-    replenish,
     take,
     user_orders,
     written,
 )
+from interdict.precursors.generate_stock import (
+    count_rows,
+    count_schedule,
+    destructions,
+    replenish,
+)
 from interdict.precursors.generate_world import (
     EU_COUNTRIES,
     Namer,
+    Operator,
     build_operators,
     dst,
     iso_local,
@@ -97,14 +101,15 @@ class TradeYear:
 
     def transactions_jsonl(self, rows: list[dict[str, str]] | None = None) -> str:
         chosen = self.transactions if rows is None else rows
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen)
+        encode = json.JSONEncoder(ensure_ascii=False).encode
+        return "\n".join(map(encode, chosen)) + "\n" if chosen else ""
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([r[c] for c in columns] for r in rows)
+    writer.writerows(map(itemgetter(*columns), rows))
     return buf.getvalue()
 
 
@@ -167,16 +172,22 @@ def _delays(rng: np.random.Generator, n: int) -> np.ndarray[Any, np.dtype[np.int
 
 
 def _fit_budget(ctx: Ctx, transactions: int) -> int:
-    """Leave users dormant (registered, no trade) while the stock counts would take more than
-    their share of the rows; returns the number of counts."""
-    per_op = [0] * len(ctx.ops)
-    for op in ctx.ops:
-        per_op[op.idx] = len(count_schedule(ctx, op)[0]) * len(op.substances)
+    """Keep the stock counts to their share of the rows: first everyone counts quarterly, then
+    users are left dormant (registered, no trade this year), down to a third of them. Returns
+    the number of counts."""
+    def counts(op: Operator) -> int:
+        return len(count_schedule(ctx, op)[0]) * len(op.substances)
+
+    budget = MAX_COUNT_SHARE * transactions
+    if sum(counts(op) for op in ctx.ops) > budget:
+        for op in ctx.ops:
+            op.monthly = False
+    per_op = [counts(op) for op in ctx.ops]
     total = sum(per_op)
     users = [op for op in ctx.ops if op.role == "user"]
     ctx.rnd.shuffle(users)
-    for op in users:
-        if total <= MAX_COUNT_SHARE * transactions:
+    for op in users[:len(users) * 2 // 3]:
+        if total <= budget:
             break
         op.dormant = True
         total -= per_op[op.idx]

@@ -33,12 +33,12 @@ from interdict.precursors.generate_flows import (
     Ctx,
     Rows,
     concat,
-    count_rows,
     engine_kg,
     make_rows,
     nice,
     take,
 )
+from interdict.precursors.generate_stock import count_rows
 from interdict.precursors.generate_world import EU_COUNTRIES, iso_local
 
 FIRST_DAY, LAST_DAY = 10, 330     # injected rows stay clear of the year's edges
@@ -128,7 +128,7 @@ class Injector:
         sub = ctx.pos_sub[int(f["pos"][sale])]
         pos = ctx.pos_of.get((buyer, sub))
         if pos is None:
-            pos = ctx.add_position(buyer, sub, "", float(f["qty"][sale]))
+            pos = ctx.add_position(buyer, sub, ctx.ops[buyer].sites[0], float(f["qty"][sale]))
             ctx.arrays()
         return self.add(make_rows(
             1, op=buyer, pos=pos, kind=KIND["purchase"], qty=f["qty"][sale], day=f["day"][sale],
@@ -250,14 +250,15 @@ class Injector:
         return i
 
     def _big(self) -> int | None:
-        """An order over five times the customer's usual quantity, paid in cash; the seller
-        makes or imports the extra first."""
+        """An order over five times the customer's usual quantity from this seller (after at
+        least three), paid in cash; the seller makes or imports the extra first."""
         ctx, f = self.ctx, self.f
         sales = np.flatnonzero(f["role"] == R_SALE)
-        buyer_pos = f["pos"][self.purchase_of[f["edge"][sales]]]
-        order = np.lexsort((self.time[sales], buyer_pos))
-        sales, buyer_pos = sales[order], buyer_pos[order]
-        first = np.searchsorted(buyer_pos, buyer_pos, side="left")
+        series = (f["op"][sales].astype(np.int64) * len(ctx.pos_op)
+                  + f["pos"][self.purchase_of[f["edge"][sales]]])
+        order = np.lexsort((self.time[sales], series))
+        sales, series = sales[order], series[order]
+        first = np.searchsorted(series, series, side="left")
         rank = np.arange(len(sales)) - first
         kg = f["qty"][sales]
         cum = np.cumsum(kg) - kg

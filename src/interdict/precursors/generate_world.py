@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -104,7 +105,7 @@ SECTOR_WORDS: dict[str, tuple[str, ...]] = {
     "water_treatment": ("Water", "Water Technologies", "Aqua Services", "Hydro"),
 }
 SMALL_TRADES: dict[str, tuple[str, ...]] = {
-    "pharmaceutical": ("Compounding", "Apotheek Services"),
+    "pharmaceutical": ("Compounding", "Pharmacy Supplies"),
     "fragrance": ("Soap Works", "Candles"),
     "paints_coatings": ("Painting", "Decorators", "Car Body Repairs"),
     "laboratory": ("Test Lab", "School Supplies"),
@@ -226,7 +227,13 @@ class Namer:
         self.rnd = rnd
         self.used: set[str] = set()
 
-    def _unique(self, name: str) -> str:
+    def _unique(self, make: Callable[[], str]) -> str:
+        """A fresh name from ``make``; numbered only when the name space runs out."""
+        name = make()
+        for _ in range(10):
+            if name not in self.used:
+                break
+            name = make()
         base, n = name, 2
         while name in self.used:
             name = f"{base} {n}"
@@ -239,17 +246,24 @@ class Namer:
 
     def company(self, sector: str, suffixes: tuple[str, ...]) -> str:
         words = SECTOR_WORDS.get(sector, ("Chemicals",))
-        return self._unique(f"{self.stem()} {self.rnd.choice(words)} {self.rnd.choice(suffixes)}")
+        return self._unique(lambda: f"{self.stem()} {self.rnd.choice(words)} "
+                                    f"{self.rnd.choice(suffixes)}")
 
     def small_business(self, sector: str, suffixes: tuple[str, ...]) -> str:
-        trade = self.rnd.choice(SMALL_TRADES.get(sector, ("Services",)))
-        return self._unique(f"{self.rnd.choice(SURNAMES)} {trade} {self.rnd.choice(suffixes)}")
+        trades = SMALL_TRADES.get(sector, ("Services",))
+        def make() -> str:
+            initial = f"{self.rnd.choice('ABCDEFGHJKLMNPRSTVW')}. " if self.rnd.random() < 0.6 \
+                else ""
+            return (f"{initial}{self.rnd.choice(SURNAMES)} {self.rnd.choice(trades)} "
+                    f"{self.rnd.choice(suffixes)}")
+        return self._unique(make)
 
     def foreign(self, country: str) -> str:
         suffixes = dict(FOREIGN).get(country, ("Ltd",))
-        word = self.rnd.choice(("Chemical", "Chemicals", "Industries", "Trading", "Fine Chemicals",
-                                "Pharma", "Materials"))
-        return self._unique(f"{self.stem()} {word} {self.rnd.choice(suffixes)}")
+        words = ("Chemical", "Chemicals", "Industries", "Trading", "Fine Chemicals", "Pharma",
+                 "Materials")
+        return self._unique(lambda: f"{self.stem()} {self.rnd.choice(words)} "
+                                    f"{self.rnd.choice(suffixes)}")
 
 
 CAT_ORDER = {"1": 0, "2A": 1, "2B": 2, "3": 3, "4": 4, "national": 5}
