@@ -188,3 +188,66 @@ def test_registers_are_per_agency(world):
         assert session.scalar(select(func.count()).select_from(Operator)) == 3
     with pytest.raises(FileRejected):  # B's officer: A's licences are unknown in B
         _tx(world, CLEAN, user="officer@b")
+
+
+def test_unmatched_waits_for_the_window_then_is_raised_once(world):
+    _ops(world)
+    sale = _csv("S-1,BE-P-1,sale,Acetone,100,kg,2025-03-01T10:00:00+00:00,"
+                "2025-03-01T10:30:00+00:00,BE-P-3,BE,,,transfer,paint,")
+    import datetime as dt
+    t0 = dt.datetime(2025, 3, 1, 11, tzinfo=dt.UTC)
+    with unit_of_work(world.db) as session:
+        r = service.import_transactions(session, actor=world.actor("officer@a"),
+                                        registry=REGISTRY, data=sale, filename="s.csv",
+                                        as_of=t0)
+    assert r["alerts"] == 0
+    for hours, expected in ((70, 0), (72, 1), (200, 0)):  # the sale was an hour before t0
+        with unit_of_work(world.db) as session:
+            run = service.recheck(session, actor=world.actor("officer@a"), registry=REGISTRY,
+                                  as_of=t0 + dt.timedelta(hours=hours))
+        assert run["new_alerts"] == expected, hours
+
+
+def test_a_killed_import_leaves_the_register_as_it_was(database_url, tmp_path):
+    """SIGKILL the CLI in the middle of a large import: nothing of it may remain."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from interdict.db import migrate
+    from interdict.db.engine import make_database
+    from interdict.precursors.generate import generate_year
+
+    year = generate_year(operators=200, transactions=60_000, anomalies=0)
+    (tmp_path / "ops.csv").write_text(year.operators_csv())
+    (tmp_path / "tx.csv").write_text(year.transactions_csv())
+    env = {**os.environ, "INTERDICT_DATABASE_URL": database_url}
+    cli = [sys.executable, "-m", "interdict.cli.main"]
+    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "precursors", "import-operators", str(tmp_path / "ops.csv")],
+                   env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([*cli, "precursors", "import", str(tmp_path / "tx.csv")],
+                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in proc.stderr:  # progress lines; kill once rows are being written
+        if line.startswith("stored") or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    db = make_database(database_url)
+    try:
+        with unit_of_work(db, readonly=True) as session:
+            assert session.scalar(select(func.count()).select_from(Transaction)) == 0
+            assert session.scalar(select(func.count()).select_from(Batch)) == 0
+        assert migrate.is_up_to_date(db)
+    finally:
+        db.dispose()
+    done = subprocess.run([*cli, "--json", "precursors", "import", str(tmp_path / "tx.csv")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == len(year.transactions)

@@ -304,8 +304,8 @@ def validate_operator(number: int, values: list[str]
         err("country", str(exc))
     categories = split_list(row.get("categories", ""))
     bad = [c for c in categories if c not in CATEGORIES]
-    if not categories or bad:
-        err("categories", f"{bad} not among {list(CATEGORIES)}" if bad else "missing")
+    if bad:  # empty is allowed: a customer on the registry that holds no category
+        err("categories", f"{bad} not among {list(CATEGORIES)}")
     kind = row.get("kind", "").strip().lower()
     if kind not in ("licence", "registration"):
         err("kind", "must be licence or registration")
