@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+import polars as pl
 from sqlalchemy import JSON, Date, DateTime, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -60,67 +61,68 @@ def _has_sqlite_sequence(session: Session) -> bool:
     return row is not None
 
 
-def bulk_insert(session: Session, table: Table, columns: list[str],
-                rows: Iterable[Sequence[Any]]) -> int:
-    """Insert many rows fast, in the session's transaction; returns how many.
+def bulk_insert(session: Session, table: Table, columns: dict[str, Sequence[Any]]) -> int:
+    """Insert many rows, given as equal-length columns, fast and in the session's transaction.
 
     For imports of up to millions of rows, where SQLAlchemy's per-value processing costs more
     than the database: PostgreSQL gets them through COPY, SQLite through one executemany with
     values stored exactly as SQLAlchemy stores them (UTC datetimes as
-    ``YYYY-MM-DD HH:MM:SS.ffffff``, JSON as text), so ORM reads see no difference.
+    ``YYYY-MM-DD HH:MM:SS.ffffff``, formatted column-wise; JSON as text), so ORM reads see no
+    difference. Rows are inserted in the given order.
     """
-    conn = session.connection()
-    raw = conn.connection.driver_connection
+    names = list(columns)
+    count = len(next(iter(columns.values()))) if columns else 0
+    if not count:
+        return 0
+    raw = session.connection().connection.driver_connection
     assert raw is not None
-    names = ", ".join(f'"{c}"' for c in columns)
-    count = 0
+    quoted = ", ".join(f'"{c}"' for c in names)
+    data = [list(v) if isinstance(table.c[c].type, JSON) else v for c, v in columns.items()]
     if dialect_name(session) == "postgresql":
-        json_cols = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+        for i, c in enumerate(names):
+            if isinstance(table.c[c].type, JSON):
+                data[i] = [None if v is None else json.dumps(v) for v in data[i]]
         with raw.cursor() as cursor, cursor.copy(
-                f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                if json_cols:
-                    row = list(row)
-                    for i in json_cols:
-                        row[i] = json.dumps(row[i])
+                f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+            for row in zip(*data, strict=True):
                 copy.write_row(row)
-                count += 1
         return count
-    convert: list[Callable[[Any], Any] | None] = [_sqlite_converter(table.c[c].type)
-                                                  for c in columns]
-    todo = [(i, f) for i, f in enumerate(convert) if f is not None]
-
-    def prepared() -> Iterator[Sequence[Any]]:
-        nonlocal count
-        for row in rows:
-            count += 1
-            if todo:
-                row = list(row)
-                for i, f in todo:
-                    if row[i] is not None:
-                        row[i] = f(row[i])
-            yield row
-
-    marks = ", ".join("?" for _ in columns)
+    for i, c in enumerate(names):
+        impl = getattr(table.c[c].type, "impl", table.c[c].type)
+        if isinstance(impl, DateTime):
+            data[i] = _sqlite_times(data[i])
+        elif isinstance(impl, Date):
+            data[i] = [None if v is None else v.isoformat() for v in data[i]]
+        elif isinstance(impl, JSON):
+            data[i] = [None if v is None else json.dumps(v) for v in data[i]]
+    marks = ", ".join("?" for _ in names)
     cursor = raw.cursor()
     try:
-        cursor.executemany(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                           prepared())
+        cursor.executemany(f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})',
+                           zip(*data, strict=True))
     finally:
         cursor.close()
     return count
 
 
-def _utc_text(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _sqlite_times(values: Sequence[dt.datetime | None]) -> list[str | None]:
+    """Aware datetimes as SQLAlchemy's SQLite text (naive UTC with microseconds), in bulk."""
+    series = pl.Series(values, dtype=pl.Datetime("us", "UTC"))
+    return series.dt.strftime("%Y-%m-%d %H:%M:%S.%6f").to_list()
 
 
-def _sqlite_converter(kind: Any) -> Callable[[Any], Any] | None:
-    impl = getattr(kind, "impl", kind)
-    if isinstance(impl, DateTime):
-        return _utc_text
-    if isinstance(impl, Date):
-        return lambda v: v.isoformat()
-    if isinstance(impl, JSON):
-        return json.dumps
-    return None
+def fetch_raw(session: Session, statement: Any) -> list[tuple[Any, ...]]:
+    """All rows of a Core select as the driver returns them: no Row objects, no per-value
+    type processing (SQLite times stay text). For bulk reads that are converted column-wise
+    afterwards; the statement is compiled with its values inlined, so use it only with
+    trusted values (ids, dates), never with free text."""
+    sql = str(statement.compile(dialect=session.get_bind().dialect,
+                                compile_kwargs={"literal_binds": True}))
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()

@@ -267,7 +267,12 @@ def _import_transactions(session: Session, *, actor: Actor, registry: Registry, 
     reference is known and whose content changed is an amendment.
     """
     actor.require(Permission.precursors_submit)
-    say = progress or (lambda _m: None)
+    clock = time.perf_counter()
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(f"{message} ({time.perf_counter() - clock:.1f} s)")
+
     own = own_operator(session, actor)
     checksum = hashlib.sha256(data).hexdigest()
     same = select(Batch).where(Batch.agency_id == actor.agency_id, Batch.checksum == checksum)
@@ -319,32 +324,44 @@ def _store_and_check(session: Session, *, actor: Actor, registry: Registry, batc
             new.append(i)
         elif known[1] != digest:
             amended.append(i)
-    ids = store.insert_rows(session, agency_id=actor.agency_id, batch_id=batch.id, cols=cols,
-                            indexes=new)
-    ids |= store.amend_rows(session, batch_id=batch.id, cols=cols, indexes=amended,
-                            current=current, now=batch.created_at)
+    say(f"compared: {len(new)} new, {len(amended)} amended")
+    new_ids = store.insert_rows(session, agency_id=actor.agency_id, batch_id=batch.id,
+                                cols=cols, indexes=new)
+    amended_ids = store.amend_rows(session, batch_id=batch.id, cols=cols, indexes=amended,
+                                   current=current, now=batch.created_at)
     batch.added, batch.amended = len(new), len(amended)
     batch.unchanged = len(cols) - len(new) - len(amended)
     say(f"stored: {batch.added} new, {batch.amended} amended, {batch.unchanged} unchanged")
-    changed = sorted(new + amended)
+    if amended:
+        by_index = dict(zip(new, new_ids, strict=True))
+        by_index.update({i: amended_ids[(values["operator_id"][i], values["reference"][i])]
+                         for i in amended})
+        changed = sorted(by_index)
+        sub_ids = [by_index[i] for i in changed]
+    else:
+        changed, sub_ids = new, new_ids
     if changed:
         sub = cols.take(changed)
-        sub_ids = [ids[(sub.values["operator_id"][i], sub.values["reference"][i])]
-                   for i in range(len(sub))]
         licences = store.operator_licences(session, agency_id=actor.agency_id)
         fresh = store.batch_frame(sub, sub_ids, session=session, agency_id=actor.agency_id,
                                   licences=licences)
+        say("framed")
         scope = set(sub.values["operator_id"]) | {
             c for c in sub.values["counterparty_operator_id"] if c is not None}
-        stored = store.transactions_frame(session, agency_id=actor.agency_id,
-                                          operator_ids=sorted(scope), exclude_batch=batch.id)
+        stored = store.transactions_frame(
+            session, agency_id=actor.agency_id, operator_ids=sorted(scope),
+            before_batch=batch.id) if store.has_history(
+                session, agency_id=actor.agency_id, before_batch=batch.id) \
+            else fresh.clear()
+        say(f"history loaded: {stored.height} earlier records of {len(scope)} operators")
         findings = run_checks(pl.concat([stored, fresh]),
                               store.operators_frame(session, agency_id=actor.agency_id),
                               store.authorisations_frame(session, agency_id=actor.agency_id),
                               check_settings(registry), as_of=as_of)
+        say(f"checks run: {len(findings)} finding(s)")
         batch.findings = raise_findings(session, actor=actor, findings=findings,
                                         batch_id=batch.id, licences=licences)
-        say(f"checked: {batch.findings} new finding(s)")
+        say(f"alerts raised: {batch.findings} new")
     audit.record(session, actor=actor, action=AuditAction.record_created,
                  resource_type="precursors.batch", resource_id=batch.id,
                  details={"filename": batch.filename, "added": batch.added,
@@ -547,7 +564,8 @@ def reconcile(session: Session, *, actor: Actor, registry: Registry,
     actor.require(Permission.precursors_read)
     started = time.perf_counter()
     ids = [get_operator(session, actor=actor, licence=licence).id] if licence else None
-    tx = store.transactions_frame(session, agency_id=actor.agency_id, operator_ids=ids)
+    tx = store.transactions_frame(session, agency_id=actor.agency_id, operator_ids=ids,
+                                  columns=store.STOCK_COLUMNS)
     gaps = stock_discrepancy(tx, check_settings(registry))
     licences = store.operator_licences(session, agency_id=actor.agency_id)
     return {"operators": tx.select("operator_id").n_unique(), "transactions": tx.height,
