@@ -12,7 +12,8 @@ Figures (embedded default, SQLite in a temporary directory; then the same on Pos
   60 s on SQLite. The recall of the planted anomalies and the number of findings outside
   them are in ``params``.
 - ``reconcile_10k_<db>``: wall time of ``service.reconcile`` (load the register, balance the
-  stock of every operator, site and substance). Target 5 s on SQLite.
+  stock of every operator, site and substance). Target 5 s on SQLite. The second call is the
+  figure; the first, which also loads the Arrow reader into the process, is in ``params``.
 
 Baselines, measured in the same run on the same data: what a register written the usual way
 does, an ORM object per row with the check queries per row (``session.add`` of each
@@ -173,6 +174,10 @@ def _one(url: str, label: str, year: TradeYear, csv: bytes, *, baseline_dir: str
         _log(f"{label}: {seconds:.1f} s, {recall}")
         with unit_of_work(db, readonly=True) as session:
             licences = {o.licence: o.id for o in session.scalars(select(Operator))}
+            # The first call also loads the columnar reader (once per process); the figure
+            # is the second, as in a running server, and the first is in params.
+            cold, _ = _time(lambda: service.reconcile(session, actor=actor,
+                                                      registry=Registry()))
             rec_seconds, result = _time(lambda: service.reconcile(
                 session, actor=actor, registry=Registry()))
         n = len(year.transactions)
@@ -204,7 +209,7 @@ def _one(url: str, label: str, year: TradeYear, csv: bytes, *, baseline_dir: str
                    params=params),
             Figure(BENCHMARK, f"reconcile_10k_{label}", round(rec_seconds, 2), "s", "lower",
                    baseline=reconcile_base, target=5.0 if label == "sqlite" else None,
-                   params={"operators": result["operators"],
+                   params={"operators": result["operators"], "first_call_s": round(cold, 2),
                            "transactions": result["transactions"],
                            "gaps": len(result["discrepancies"])}),
         ]

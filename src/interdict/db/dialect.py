@@ -126,3 +126,28 @@ def fetch_raw(session: Session, statement: Any) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def read_committed_frame(session: Session, statement: Any) -> pl.DataFrame | None:
+    """The committed rows of a select as a columnar frame, without Python objects per value.
+
+    SQLite file databases only, through the ADBC SQLite driver (Arrow straight from the
+    file, several times faster than a cursor for a million rows); None for other databases,
+    where the caller reads through the session. A separate connection: it sees what is
+    committed, not the caller's uncommitted changes, so use it for reports over the stored
+    register, never inside a write. Values are inlined as in ``fetch_raw``.
+    """
+    bind = session.get_bind()
+    database = bind.engine.url.database
+    if bind.dialect.name != "sqlite" or not database or database == ":memory:" \
+            or "mode=memory" in str(bind.engine.url):
+        return None
+    import adbc_driver_sqlite.dbapi as adbc
+
+    sql = str(statement.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
+    with adbc.connect(database) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        table = cursor.fetch_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame

@@ -564,11 +564,18 @@ def reconcile(session: Session, *, actor: Actor, registry: Registry,
     actor.require(Permission.precursors_read)
     started = time.perf_counter()
     ids = [get_operator(session, actor=actor, licence=licence).id] if licence else None
-    tx = store.transactions_frame(session, agency_id=actor.agency_id, operator_ids=ids,
-                                  columns=store.STOCK_COLUMNS)
-    gaps = stock_discrepancy(tx, check_settings(registry))
+    settings = check_settings(registry)
+    # Two passes of the same check: over the lightest columns for every operator, then with
+    # ids and references only for the operators whose balance is off (usually few).
+    light = store.transactions_frame(session, agency_id=actor.agency_id, operator_ids=ids,
+                                     columns=store.BALANCE_COLUMNS, committed_only=True)
+    flagged = sorted({f.operator_id for f in stock_discrepancy(
+        light.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("id")), settings)})
+    tx = store.transactions_frame(session, agency_id=actor.agency_id, operator_ids=flagged,
+                                  columns=store.STOCK_COLUMNS) if flagged else light.clear()
+    gaps = stock_discrepancy(tx, settings)
     licences = store.operator_licences(session, agency_id=actor.agency_id)
-    return {"operators": tx.select("operator_id").n_unique(), "transactions": tx.height,
+    return {"operators": light.select("operator_id").n_unique(), "transactions": light.height,
             "discrepancies": [{"operator": licences.get(f.operator_id), "kind": f.kind,
                                "references": list(f.references), "score": f.score,
                                "title": f.title, "reasons": f.reasons} for f in gaps],

@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import String, Table, bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from interdict.db.dialect import bulk_insert, fetch_raw
+from interdict.db.dialect import bulk_insert, fetch_raw, read_committed_frame
 from interdict.precursors import frames
 from interdict.precursors.models import (
     ExportAuthorisation,
@@ -117,6 +117,8 @@ TX_COLUMNS = ("id", "operator_id", "reference", "kind", "substance", "category",
 #: What a stock balance needs: reconciling reads only these.
 STOCK_COLUMNS = ("id", "operator_id", "reference", "kind", "substance", "quantity_kg",
                  "occurred_at", "site")
+#: The least a first pass over every stock balance needs (no ids, no references).
+BALANCE_COLUMNS = ("operator_id", "kind", "substance", "quantity_kg", "occurred_at", "site")
 TIMES = ("occurred_at", "registered_at")
 
 
@@ -134,7 +136,8 @@ def _utc(column: str, dtype: pl.DataType) -> pl.Expr:
 def transactions_frame(session: Session, *, agency_id: int,
                        operator_ids: Sequence[int] | None = None,
                        before_batch: int | None = None,
-                       columns: Sequence[str] = TX_COLUMNS) -> pl.DataFrame:
+                       columns: Sequence[str] = TX_COLUMNS,
+                       committed_only: bool = False) -> pl.DataFrame:
     """Stored transactions (of some operators, or the whole agency) in the checks' schema.
 
     Read without SQLAlchemy's per-value processing (times come back as the driver gives
@@ -146,6 +149,12 @@ def transactions_frame(session: Session, *, agency_id: int,
     query = select(*picked).where(t.c.agency_id == agency_id)
     if before_batch is not None:
         query = query.where(t.c.batch_id < before_batch)
+    if committed_only and operator_ids is None:
+        frame = read_committed_frame(session, query)
+        if frame is not None:
+            frame = frame.with_columns(
+                _utc(c, frame.schema[c]).alias(c) for c in columns if c in TIMES)
+            return to_checks_frame(frame, is_new=False, session=session, agency_id=agency_id)
     rows: list[tuple[Any, ...]] = []
     if operator_ids is None:
         rows = fetch_raw(session, query)
