@@ -61,14 +61,16 @@ def _has_sqlite_sequence(session: Session) -> bool:
     return row is not None
 
 
-def bulk_insert(session: Session, table: Table, columns: dict[str, Sequence[Any]]) -> int:
+def bulk_insert(session: Session, table: Table,
+                columns: dict[str, Sequence[Any] | pl.Series]) -> int:
     """Insert many rows, given as equal-length columns, fast and in the session's transaction.
 
     For imports of up to millions of rows, where SQLAlchemy's per-value processing costs more
     than the database: PostgreSQL gets them through COPY, SQLite through one executemany with
     values stored exactly as SQLAlchemy stores them (UTC datetimes as
     ``YYYY-MM-DD HH:MM:SS.ffffff``, formatted column-wise; JSON as text), so ORM reads see no
-    difference. Rows are inserted in the given order.
+    difference. Rows are inserted in the given order. A column may be a Polars Series
+    (times in bulk, without a datetime object per value).
     """
     names = list(columns)
     count = len(next(iter(columns.values()))) if columns else 0
@@ -77,8 +79,9 @@ def bulk_insert(session: Session, table: Table, columns: dict[str, Sequence[Any]
     raw = session.connection().connection.driver_connection
     assert raw is not None
     quoted = ", ".join(f'"{c}"' for c in names)
-    data = [list(v) if isinstance(table.c[c].type, JSON) else v for c, v in columns.items()]
+    data: list[Any] = list(columns.values())
     if dialect_name(session) == "postgresql":
+        data = [v.to_list() if isinstance(v, pl.Series) else v for v in data]
         for i, c in enumerate(names):
             if isinstance(table.c[c].type, JSON):
                 data[i] = [None if v is None else json.dumps(v) for v in data[i]]
@@ -105,10 +108,11 @@ def bulk_insert(session: Session, table: Table, columns: dict[str, Sequence[Any]
     return count
 
 
-def _sqlite_times(values: Sequence[dt.datetime | None]) -> list[str | None]:
+def _sqlite_times(values: Sequence[dt.datetime | None] | pl.Series) -> list[str | None]:
     """Aware datetimes as SQLAlchemy's SQLite text (naive UTC with microseconds), in bulk."""
-    series = pl.Series(values, dtype=pl.Datetime("us", "UTC"))
-    return series.dt.strftime("%Y-%m-%d %H:%M:%S.%6f").to_list()
+    series = values if isinstance(values, pl.Series) \
+        else pl.Series(values, dtype=pl.Datetime("us", "UTC"))
+    return series.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S.%6f").to_list()
 
 
 def fetch_raw(session: Session, statement: Any) -> list[tuple[Any, ...]]:

@@ -58,6 +58,8 @@ def insert_rows(session: Session, *, agency_id: int, batch_id: int, cols: Column
     t = TX_TABLE
     before = session.scalar(select(func.max(t.c.id))) or 0
     bulk_insert(session, t, {**{c: sub.values[c] for c in COLUMN_NAMES},
+                             "occurred_at": _times(sub.values["occurred_us"]),
+                             "registered_at": _times(sub.values["registered_us"]),
                              "agency_id": [agency_id] * n, "batch_id": [batch_id] * n,
                              "version": [1] * n})
     # Rows get consecutive ids in insertion order (one writer holds the register's lock);
@@ -196,9 +198,16 @@ def to_checks_frame(df: pl.DataFrame, *, is_new: bool, session: Session, agency_
                      else pl.lit(None, dtype=schema[c]).alias(c) for c in schema)
 
 
+def _times(micros: list[int]) -> pl.Series:
+    return pl.Series(micros, dtype=pl.Int64).cast(frames.UTC_TIME)
+
+
 def batch_frame(cols: Columns, ids: list[int], *, session: Session, agency_id: int,
                 licences: dict[int, str]) -> pl.DataFrame:
-    data = {c: cols.values[c] for c in TX_COLUMNS if c in cols.values}
+    data: dict[str, Any] = {c: cols.values[c] for c in TX_COLUMNS
+                            if c in cols.values and c not in TIMES}
+    data["occurred_at"] = _times(cols.values["occurred_us"])
+    data["registered_at"] = _times(cols.values["registered_us"])
     data["id"] = ids
     df = pl.DataFrame(data, schema_overrides={
         "occurred_at": frames.UTC_TIME, "registered_at": frames.UTC_TIME,
