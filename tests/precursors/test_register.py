@@ -251,3 +251,14 @@ def test_a_killed_import_leaves_the_register_as_it_was(database_url, tmp_path):
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["added"] == len(year.transactions)
+
+
+def test_watch_lists_flag_without_controlling():
+    from interdict.substances.schemas import CheckQuery
+    from interdict.substances.service import check, get_index
+
+    verdict = check(index=get_index(REGISTRY), query=CheckQuery(name="Nitroethane"))
+    assert not verdict.controlled and verdict.watch
+    assert {m.control for m in verdict.matches} == {"monitoring"}
+    assert service.resolve_substance(REGISTRY, "79-24-3").category == "watch"
+    assert service.resolve_substance(REGISTRY, "Acetone").category == "3"

@@ -73,10 +73,6 @@ AUTHORISATIONS: dict[str, Any] = {
 }
 
 
-def empty(schema: dict[str, Any]) -> pl.DataFrame:
-    return pl.DataFrame(schema=schema)
-
-
 @dataclass(frozen=True)
 class Finding:
     """One check's result about one or more transactions, ready to become an alert.

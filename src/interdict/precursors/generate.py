@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gc
 import io
 import json
 import random
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from interdict.precursors.bulk import no_cyclic_gc
 from interdict.precursors.generate_anomalies import Truth, inject_flows, inject_stock
 from interdict.precursors.generate_flows import (
     KIND,
@@ -66,12 +66,11 @@ from interdict.precursors.generate_world import (
     load_reference,
     offset_text,
 )
+from interdict.precursors.records import OPERATOR_COLUMNS as _OPERATOR_FORMAT
+from interdict.precursors.records import TRANSACTION_COLUMNS
 
-OPERATOR_COLUMNS = ("licence", "name", "country", "categories", "kind", "valid_from", "valid_to",
-                    "activities", "sector")
-TRANSACTION_COLUMNS = ("reference", "operator", "kind", "substance", "quantity", "unit",
-                       "occurred_at", "registered_at", "counterparty", "counterparty_country",
-                       "destination_country", "transit_countries", "payment", "end_use", "site")
+#: The registry's required columns (the optional ``sites`` is not generated).
+OPERATOR_COLUMNS = _OPERATOR_FORMAT[:9]
 AUTHORISATION_COLUMNS = ("number", "operator", "substance", "quantity", "unit",
                          "destination_country", "importer", "valid_from", "valid_to",
                          "notification_required", "notified_at", "response", "responded_at")
@@ -119,14 +118,8 @@ def generate_year(*, operators: int = 40, transactions: int = 5000, seed: int = 
     ``operators`` registered operators, with ``anomalies`` instances of each anomaly kind."""
     if transactions < 1 or anomalies < 0:
         raise ValueError("transactions must be positive and anomalies not negative")
-    # a million small dicts: the cyclic collector would walk them over and over for nothing
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with no_cyclic_gc():  # a million small dicts
         return _generate(operators, transactions, seed, start, anomalies)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _generate(operators: int, transactions: int, seed: int, start: dt.date,

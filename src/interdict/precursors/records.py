@@ -38,8 +38,6 @@ TRANSACTION_REQUIRED = frozenset({"reference", "operator", "kind", "substance", 
 OPERATOR_COLUMNS = ("licence", "name", "country", "categories", "kind", "valid_from",
                     "valid_to", "activities", "sector", "sites")
 OPERATOR_REQUIRED = frozenset(OPERATOR_COLUMNS[:9]) - {"valid_to"}
-AUTHORISATION_COLUMNS = ("number", "operator", "substance", "quantity", "unit",
-                         "destination_country", "importer", "valid_from", "valid_to")
 
 CATEGORIES = ("1", "2A", "2B", "3", "4", "national")
 ACTIVITIES = ("manufacture", "trade", "import", "export", "use")
@@ -225,33 +223,11 @@ def _jsonl(text: str, filename: str, columns: tuple[str, ...], required: frozens
 
 # -- values -------------------------------------------------------------------------------
 
-def parse_time(text: str) -> dt.datetime:
-    """An aware datetime in UTC; a time without an offset is refused, not assumed local."""
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError("not an ISO 8601 date and time") from None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("no UTC offset (write e.g. 2026-03-04T10:15:00+01:00)")
-    return value.astimezone(dt.UTC)
-
-
 def parse_date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError("not a date (YYYY-MM-DD)") from None
-
-
-def parse_quantity(text: str, *, zero_ok: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError("not a number (use a point as the decimal separator)") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
-        raise ValueError("must be a positive number" if not zero_ok
-                         else "must be zero or more")
-    return value
 
 
 def country(text: str) -> str:

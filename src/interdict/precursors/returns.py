@@ -54,8 +54,7 @@ def operator_return(tx: pl.DataFrame, period: str) -> list[dict[str, Any]]:
     sums = inside.group_by("substance").agg(
         [pl.col("quantity_kg").filter(pl.col("kind").is_in(kinds)).sum().alias(line)
          for line, kinds in LINES.items()])
-    substances = pl.concat([tx.select("substance").unique()])
-    table = substances.join(sums, on="substance", how="left") \
+    table = tx.select("substance").unique().join(sums, on="substance", how="left") \
         .join(_last_count(tx, start, "opening_stock"), on="substance", how="left") \
         .join(_last_count(tx, end, "closing_stock"), on="substance", how="left")
     table = table.with_columns(pl.col(list(LINES)).fill_null(0.0))

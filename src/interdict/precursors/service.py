@@ -8,9 +8,7 @@ An actor with ``precursors:read`` sees the whole register; an operator's staff
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import hashlib
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from interdict.db.base import utcnow
 from interdict.db.dialect import serialize_writers
 from interdict.errors import FieldError, Forbidden, InvalidData, NotFound
 from interdict.precursors import returns, store
+from interdict.precursors.bulk import no_cyclic_gc
 from interdict.precursors.checks import run_checks
 from interdict.precursors.checks_stock import stock_discrepancy
 from interdict.precursors.frames import Finding as Found
@@ -234,24 +233,10 @@ def search_operators(session: Session, *, actor: Actor, q: str = "", limit: int 
 
 # -- transactions -------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Any:
-    """Pause the cyclic collector while a large import allocates millions of small objects
-    that hold no cycles: otherwise it rescans the growing heap again and again (measured:
-    validation three times slower on 200,000 rows)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def import_transactions(session: Session, *, actor: Actor, registry: Registry, data: bytes,
                         filename: str, partial: bool = False, as_of: dt.datetime | None = None,
                         progress: Progress | None = None) -> dict[str, Any]:
-    with _no_cyclic_gc():
+    with no_cyclic_gc():
         return _import_transactions(session, actor=actor, registry=registry, data=data,
                                     filename=filename, partial=partial, as_of=as_of,
                                     progress=progress)
