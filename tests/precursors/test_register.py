@@ -12,8 +12,8 @@ from interdict.db.session import unit_of_work
 from interdict.errors import Forbidden, InvalidData, NotFound
 from interdict.precursors import service
 from interdict.precursors.models import Batch, Operator, Transaction, TransactionVersion
-from interdict.precursors.records import FileRejected
 from interdict.reference.registry import Registry
+from interdict.tabular import FileRejected
 
 REGISTRY = Registry()
 OPERATORS = b"""licence,name,country,categories,kind,valid_from,valid_to,activities,sector

@@ -43,6 +43,14 @@ class Permission(enum.StrEnum):
     precursors_manage = "precursors:manage"
     #: Submit transaction records (an operator: only its own company's).
     precursors_submit = "precursors:submit"
+    #: Read the targeting queue, consignments, their scores, rule profiles and models.
+    targeting_read = "targeting:read"
+    #: Submit consignments for scoring (declaration systems, officers) and import files.
+    targeting_submit = "targeting:submit"
+    #: Record inspection results against consignments.
+    targeting_inspect = "targeting:inspect"
+    #: Edit rule profiles, train and activate models.
+    targeting_manage = "targeting:manage"
 
 
 _OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create,
@@ -53,10 +61,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.supervisor: frozenset(
         _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records,
                      Permission.spectra_manage, Permission.network_write,
-                     Permission.precursors_read}
+                     Permission.precursors_read, Permission.targeting_read,
+                     Permission.targeting_manage}
     ),
-    Role.analyst: frozenset(_OFFICERS | {Permission.share_records, Permission.network_write}),
-    Role.targeter: frozenset(_OFFICERS),
+    Role.analyst: frozenset(_OFFICERS | {Permission.share_records, Permission.network_write,
+                                         Permission.targeting_read}),
+    Role.targeter: frozenset(_OFFICERS | {
+        Permission.targeting_read, Permission.targeting_submit, Permission.targeting_inspect,
+        Permission.targeting_manage}),
     Role.precursor_officer: frozenset(_OFFICERS | {
         Permission.precursors_read, Permission.precursors_manage, Permission.precursors_submit}),
     Role.liaison: frozenset(_OFFICERS | {Permission.share_records}),

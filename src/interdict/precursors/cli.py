@@ -11,8 +11,8 @@ import click
 
 from interdict.cli.context import CliContext, err, pass_ctx
 from interdict.precursors import authorisations, service
-from interdict.precursors.records import FileRejected
 from interdict.reference.registry import Registry
+from interdict.tabular import FileRejected
 
 
 @click.group("precursors")

@@ -42,10 +42,8 @@ from interdict.precursors.records import (
     TRANSACTION_REQUIRED,
     Columns,
     Context,
-    FileRejected,
     OperatorRecord,
     OperatorRef,
-    RowError,
     Substance,
     read_rows,
     validate_operator,
@@ -57,6 +55,7 @@ from interdict.substances.schemas import Basis, CheckQuery
 from interdict.substances.service import check as check_substance
 from interdict.substances.service import get_index as substance_index
 from interdict.substances.service import list_summaries
+from interdict.tabular import FileRejected, RowError
 
 SOURCE = "precursors"
 EU_LIST = "eu-273-2004"

@@ -13,7 +13,7 @@ from interdict.auth.roles import Permission
 from interdict.errors import Conflict, Forbidden, InvalidData
 from interdict.precursors import authorisations, service
 from interdict.precursors.authorisations import NotificationAnswer
-from interdict.precursors.records import FileRejected
+from interdict.tabular import FileRejected
 from interdict.web.nav import NavItem, register_nav
 from interdict.web.routes import PageActor, add_template_dir, form_csrf, render
 
