@@ -13,3 +13,5 @@ import interdict.precursors.specs  # noqa: F401
 import interdict.spectra.demo  # noqa: F401
 import interdict.substances.demo  # noqa: F401
 import interdict.substances.specs  # noqa: F401
+import interdict.targeting.demo  # noqa: F401
+import interdict.targeting.specs  # noqa: F401

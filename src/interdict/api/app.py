@@ -29,6 +29,8 @@ from interdict.network import api as network_api
 from interdict.network import web as network_web
 from interdict.precursors import api as precursors_api
 from interdict.precursors import web as precursors_web
+from interdict.targeting import api as targeting_api
+from interdict.targeting import web as targeting_web
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
 from interdict.spectra import api as spectra_api
@@ -62,6 +64,9 @@ TAGS = [
     {"name": "precursors", "description": "Precursor traceability: operators, the 24-hour "
                                           "register, checks, returns, pre-export "
                                           "notifications."},
+    {"name": "targeting", "description": "Risk-based targeting: consignments scored by rule "
+                                         "profiles and a learned model on arrival, lanes under "
+                                         "capacity, inspection results."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -108,12 +113,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router, substances_api.router,
-                   spectra_api.router, network_api.router, precursors_api.router):
+                   spectra_api.router, network_api.router, precursors_api.router,
+                   targeting_api.router):
         app.include_router(router)
     app.include_router(substances_web.router)
     app.include_router(spectra_web.router)
     app.include_router(network_web.router)
     app.include_router(precursors_web.router)
+    app.include_router(targeting_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

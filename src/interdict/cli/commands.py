@@ -416,6 +416,7 @@ def register(cli: click.Group) -> None:
     from interdict.network.cli import network
     from interdict.network.cli_records import add_commands
     from interdict.precursors.cli import precursors
+    from interdict.targeting.cli import targeting
     from interdict.spectra.cli import spectra
     from interdict.substances.cli import substances
 
@@ -424,6 +425,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(spectra)
     cli.add_command(network)
     cli.add_command(precursors)
+    cli.add_command(targeting)
     for command in (serve, db, demo, agencies, users, tokens, audit_group, reference,
                     alerts_group, webhooks_group):
         cli.add_command(command)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
-from sqlalchemy import JSON, Date, DateTime, Table, text
+from sqlalchemy import JSON, Date, DateTime, Table, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,30 @@ def insert_ignore(session: Session, table: Table, rows: list[dict[str, Any]]) ->
     else:
         stmt = sqlite.insert(table).on_conflict_do_nothing()
     session.execute(stmt, rows)
+
+
+def upsert_add(session: Session, table: Table, rows: list[dict[str, Any]], *,
+               keys: Sequence[str], add: Sequence[str] = (), least: Sequence[str] = (),
+               greatest: Sequence[str] = ()) -> None:
+    """Insert rows, or fold them into the existing row with the same ``keys``: ``add`` columns
+    are summed, ``least``/``greatest`` keep the smaller/larger non-null value.
+
+    One statement per batch and no read first, so concurrent writers to the same counter
+    never lose an increment (the database applies each addition to the current value).
+    """
+    if not rows:
+        return
+    postgres = dialect_name(session) == "postgresql"
+    stmt: Any = (postgresql.insert(table) if postgres else sqlite.insert(table))
+    new, old = stmt.excluded, table.c
+    lo = func.least if postgres else func.min
+    hi = func.greatest if postgres else func.max
+    update: dict[str, Any] = {c: old[c] + new[c] for c in add}
+    for columns, pick in ((least, lo), (greatest, hi)):
+        for c in columns:
+            # SQLite's min()/max() return NULL if either side is NULL: coalesce both ways.
+            update[c] = pick(func.coalesce(old[c], new[c]), func.coalesce(new[c], old[c]))
+    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), rows)
 
 
 def truncate_all(session: Session, tables: list[str]) -> None:

@@ -186,3 +186,20 @@ def identifier_problem(*, cas: str) -> str | None:
     """Why a CAS number is malformed (None when it is well formed), for other domains that
     store identifiers they did not type themselves."""
     return cas_problem(cas)
+
+
+def precursor_hs_codes(*, index: SubstanceIndex) -> dict[str, list[str]]:
+    """HS6 code -> the precursors and watch-listed chemicals classified under it.
+
+    Customs targeting screens declarations by tariff code, not by structure: this is the
+    bridge from the precursor lists (CN/HS codes written ``NNNN.NN.NN``) to an HS6 set.
+    """
+    out: dict[str, set[str]] = {}
+    for item in index.entries:
+        if item.info.kind_of_control not in ("precursor", "monitoring"):
+            continue
+        for code in item.entry.hs_codes:
+            digits = code.replace(".", "").replace(" ", "")
+            if len(digits) >= 6 and digits[:6].isdigit():
+                out.setdefault(digits[:6], set()).add(item.entry.name)
+    return {code: sorted(names) for code, names in sorted(out.items())}

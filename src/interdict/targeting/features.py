@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,7 +44,6 @@ FeatureValue = float | int | str | None
 GLOBAL_KIND = "all"
 GLOBAL_KEY = (GLOBAL_KIND, "*")
 _DAY_US = 86_400_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +76,17 @@ _KINDS: tuple[_Kind, ...] = (
     _Kind("importer|origin_country", ("importer", "origin_country"), True, False),
     _Kind("declarant|hs_code", ("declarant", "hs_code"), True, False),
     _Kind("seller|hs_code", ("seller", "hs_code"), True, False),
+    # Goods profiles: a commodity from an origin, by a route, under a tariff regime. These carry
+    # most of the signal on the KCS data (fraud concentrates on commodity x route x regime).
     _Kind("hs_code|origin_country", ("hs_code", "origin_country"), True, True),
-    _Kind("declarant|office", ("declarant", "office"), True, False),
+    _Kind("hs_code|departure_country", ("hs_code", "departure_country"), True, True),
+    _Kind("hs_code|tax_type", ("hs_code", "tax_type"), True, False),
+    _Kind("hs_code|departure_country|origin_country",
+          ("hs_code", "departure_country", "origin_country"), True, True),
+    _Kind("hs_code|departure_country|tax_type", ("hs_code", "departure_country", "tax_type"),
+          True, False),
+    _Kind("hs_code|departure_country|origin_country|tax_type",
+          ("hs_code", "departure_country", "origin_country", "tax_type"), True, False),
 )
 #: The history key kinds, in the order ``keys_of`` returns them. "all" is the single global
 #: key ("all", "*") whose counters give the global outcome rate used for smoothing.
@@ -192,25 +201,40 @@ class History(Mapping[tuple[str, str], Counter]):
 
     Counts must be fed in time order: ``observe_declaration`` once a consignment has been
     scored, ``observe_outcome`` when its inspection result is recorded (possibly never).
+    ``branch()`` gives a copy-on-write child for simulations: it reads through to its parent
+    and copies a counter only when it changes it (the parent must not change meanwhile).
     """
 
-    def __init__(self, counters: dict[tuple[str, str], Counter] | None = None) -> None:
+    def __init__(self, counters: dict[tuple[str, str], Counter] | None = None,
+                 parent: History | None = None) -> None:
         self._counters: dict[tuple[str, str], Counter] = counters if counters is not None else {}
+        self._parent = parent
         self._frame: pl.DataFrame | None = None   # cached to_frame(), dropped on any change
 
     def __getitem__(self, key: tuple[str, str]) -> Counter:
-        return self._counters[key]
+        c = self._counters.get(key)
+        if c is not None:
+            return c
+        if self._parent is not None:
+            return self._parent[key]
+        raise KeyError(key)
+
+    def _all(self) -> dict[tuple[str, str], Counter]:
+        if self._parent is None:
+            return self._counters
+        return {**self._parent._all(), **self._counters}
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._counters)
+        return iter(self._all())
 
     def __len__(self) -> int:
-        return len(self._counters)
+        return len(self._all())
 
     def _counter(self, key: tuple[str, str]) -> Counter:
         c = self._counters.get(key)
         if c is None:
-            c = self._counters[key] = Counter()
+            inherited = self._parent.get(key) if self._parent is not None else None
+            c = self._counters[key] = replace(inherited) if inherited is not None else Counter()
         return c
 
     def observe_declaration(self, row: Mapping[str, Any]) -> None:
@@ -239,16 +263,18 @@ class History(Mapping[tuple[str, str], Counter]):
             c.n_positive += int(fraud == 1)
             c.n_critical += int(critical == 2)
 
+    def branch(self) -> History:
+        """A copy-on-write child (cheap; see the class doc)."""
+        return History(parent=self)
+
     def copy(self) -> History:
-        """An independent copy (simulations branch from one state)."""
-        h = History({k: replace(c) for k, c in self._counters.items()})
-        h._frame = self._frame
-        return h
+        """An independent deep copy."""
+        return History({k: replace(c) for k, c in self._all().items()})
 
     def to_frame(self) -> pl.DataFrame:
         """All counters as a ``frames.COUNTER`` frame (what the store persists)."""
         if self._frame is None:
-            items = list(self._counters.items())
+            items = list(self._all().items())
             data: dict[str, list[Any]] = {
                 "key_kind": [k[0] for k, _ in items],
                 "key_value": [k[1] for k, _ in items],
@@ -262,9 +288,7 @@ class History(Mapping[tuple[str, str], Counter]):
     def from_frame(cls, frame: pl.DataFrame) -> History:
         """Counters from a ``frames.COUNTER`` frame."""
         frame = frame.select(pl.col(c).cast(t) for c, t in COUNTER.items())
-        counters = {
-            (r[0], r[1]): Counter(*r[2:]) for r in frame.iter_rows()
-        }
+        counters = {(r[0], r[1]): Counter(*r[2:]) for r in frame.iter_rows()}
         h = cls(counters)
         h._frame = frame
         return h
@@ -360,12 +384,9 @@ class _Rows:
     t: IntArray            # declared_at, epoch microseconds
     rank: IntArray         # dense rank of t among the frame's distinct times
     label_rank: IntArray   # last time rank whose outcomes this row may see (-1: none)
-    labelled: IntArray
-    pos: IntArray
-    crit: IntArray
-    has_unit: IntArray
-    lu: FloatArray         # ln unit value, 0 where unusable (it is then also not counted)
-    lu_or_nan: FloatArray
+    outcomes: IntArray     # 3 x n: labelled, fraud = 1, critical = 2
+    units: FloatArray      # 2 x n: has a unit value, its ln (0 when unusable)
+    lu: FloatArray         # ln unit value, NaN when unusable
 
 
 def _rows(frame: pl.DataFrame, delay_us: int, labels_known: bool) -> _Rows:
@@ -376,120 +397,138 @@ def _rows(frame: pl.DataFrame, delay_us: int, labels_known: bool) -> _Rows:
     uniq = np.unique(t)
     rank = np.searchsorted(uniq, t).astype(np.int64)
     label_rank = np.minimum(rank - 1, np.searchsorted(uniq, t - delay_us, side="right") - 1)
-    n = frame.height
+    outcomes = np.zeros((3, frame.height), dtype=np.int64)
     if labels_known:
         fraud = frame["fraud"].cast(pl.Int64)
-        labelled = fraud.is_not_null().to_numpy().astype(np.int64)
-        pos = (fraud == 1).fill_null(False).to_numpy().astype(np.int64)
-        crit = ((frame["critical"].cast(pl.Int64) == 2) & fraud.is_not_null()).fill_null(False)
-        crit_a = crit.to_numpy().astype(np.int64)
-    else:
-        labelled = pos = crit_a = np.zeros(n, dtype=np.int64)
+        outcomes[0] = fraud.is_not_null().to_numpy()
+        outcomes[1] = (fraud == 1).fill_null(False).to_numpy()
+        crit = (frame["critical"].cast(pl.Int64) == 2) & fraud.is_not_null()
+        outcomes[2] = crit.fill_null(False).to_numpy()
     value = frame["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     mass = frame["net_mass_kg"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         ok = (value > 0) & (mass > 0) & np.isfinite(value) & np.isfinite(mass)
-        lu_nan = np.where(ok, np.log(np.where(ok, value, 1.0) / np.where(ok, mass, 1.0)), np.nan)
-    return _Rows(t, rank, label_rank.astype(np.int64), labelled, pos, crit_a,
-                 ok.astype(np.int64), np.where(ok, lu_nan, 0.0), lu_nan)
-
-
-def _excl_cumsum(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    out = np.zeros(len(x) + 1, dtype=x.dtype)
-    np.cumsum(x, out=out[1:])
-    return out
+        lu = np.where(ok, np.log(np.where(ok, value, 1.0) / np.where(ok, mass, 1.0)), np.nan)
+    units = np.stack([ok.astype(np.float64), np.where(ok, lu, 0.0)])
+    return _Rows(t, rank, label_rank.astype(np.int64), outcomes, units, lu)
 
 
 _NO_TIME = np.iinfo(np.int64).min
 
 
-def _codes(keys: pl.Series) -> tuple[IntArray, pl.Series]:
-    """Dense integer codes of a string column (0 = null key) and the key of each code >= 1.
+def _group_order(keys: pl.Series, rank: IntArray) -> tuple[IntArray, IntArray]:
+    """Sort rows by (key, time rank) with one integer sort; also each sorted row's group id.
 
-    Codes come from a 64-bit hash, which is fast; a collision (two keys, one hash) is detected
-    by counting distinct strings and then falls back to exact ranking.
+    The sort key packs the top bits of a 64-bit hash of the key above the time rank. It is
+    exact when no two keys share a hash, checked by comparing the number of sorted groups with
+    the number of distinct keys (and that the full hashes agree with the truncated groups);
+    otherwise, which is astronomically rare, the keys are sorted as strings.
     """
-    present = keys.is_not_null()
-    h = keys.hash().to_numpy()
-    uniq, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-    names = keys.gather(first)
-    if names.null_count():                     # nulls hash to one value: code 0 for them
-        null_at = int(np.flatnonzero(names.is_null().to_numpy())[0])
-        code = inverse.astype(np.int64) + 1
-        code = np.where(code == null_at + 1, 0, np.where(code > null_at + 1, code - 1, code))
-        names = names.drop_nulls()
-    else:
-        code = inverse.astype(np.int64) + 1
-    if len(names) != keys.drop_nulls().n_unique():
-        ranked = keys.rank("dense")
-        code = ranked.fill_null(0).to_numpy().astype(np.int64)
-        names = keys.drop_nulls().unique().sort()
-    del uniq
-    return np.where(present.to_numpy(), code, 0), names
+    bits = np.uint64(max(1, int(rank.max(initial=0)) + 1).bit_length())
+    h = keys.hash(seed=0).to_numpy()
+    comp = ((h >> bits) << bits) | rank.astype(np.uint64)
+    order = np.argsort(comp)
+    sh = comp[order] >> bits
+    hf = h[order]
+    new_group = np.ones(len(order), dtype=bool)
+    new_group[1:] = sh[1:] != sh[:-1]
+    exact = np.array_equal(new_group[1:], hf[1:] != hf[:-1])
+    if not exact or int(new_group.sum()) != keys.n_unique():
+        order = pl.DataFrame({"k": keys, "r": rank}).select(
+            pl.arg_sort_by("k", "r")).to_series().to_numpy()
+        sk = keys.gather(order)
+        new_group[1:] = (sk.slice(1) != sk.slice(0, len(sk) - 1)).to_numpy()
+    return order.astype(np.int64), np.cumsum(new_group) - 1
 
 
-def _before(keys: pl.Series, rows: _Rows, prior: pl.DataFrame | None) -> dict[str, Any]:
+def _before(keys: pl.Series, rows: _Rows, prior: pl.DataFrame | None,
+            kind: _Kind) -> dict[str, Any]:
     """Each row's counters for its key as they were before it: prior + earlier frame rows.
 
-    Rows are sorted by (key, time); within a key, a row sees the declarations before its run of
-    equal times and the outcomes up to its ``label_rank``, found by binary search on the
-    composite (key code, time rank). Returned arrays are in frame order; ``present`` is False
-    for rows without this key.
+    Rows with the key are sorted by (key, time); within a key, a row sees the declarations
+    before its run of equal times and the outcomes up to its ``label_rank``, found by binary
+    search on (group, time rank). Only what ``kind``'s features need is computed. Returned
+    arrays are in frame order; ``present`` is False for rows without this key (their other
+    values are meaningless).
     """
-    n_times = int(rows.rank.max()) + 2 if len(rows.rank) else 2
-    code, names = _codes(keys)
-    comp = code * n_times + rows.rank
-    order = np.argsort(comp, kind="stable")
-    sc = comp[order]
-    scode = code[order]
-    pos = np.arange(len(sc))
-    new_group = np.ones(len(sc), dtype=bool)
-    new_group[1:] = scode[1:] != scode[:-1]
-    new_run = np.ones(len(sc), dtype=bool)
-    new_run[1:] = sc[1:] != sc[:-1]
+    n = len(keys)
+    present = keys.is_not_null().to_numpy()
+    if not kind.columns:                            # the global key: one group in time order
+        order = np.argsort(rows.rank, kind="stable")
+        gid = np.zeros(n, dtype=np.int64)
+        sub = keys
+    else:
+        rows_with = np.flatnonzero(present)
+        sub = keys.gather(rows_with) if len(rows_with) < n else keys
+        order_sub, gid = _group_order(sub, rows.rank[rows_with])
+        order = rows_with[order_sub]                # sorted position -> frame row
+    m = len(order)
+    n_times = int(rows.rank.max(initial=0)) + 2
+    srank = rows.rank[order]
+    pos = np.arange(m)
+    new_group = np.ones(m, dtype=bool)
+    new_group[1:] = gid[1:] != gid[:-1]
+    new_run = new_group.copy()
+    new_run[1:] |= srank[1:] != srank[:-1]
     group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
     run_start = np.maximum.accumulate(np.where(new_run, pos, 0))
     # Queries are non-decreasing in sorted order (label_rank grows with rank): a cheap search.
-    label_end = np.searchsorted(sc, scode * n_times + rows.label_rank[order], side="right")
-    sorted_out: dict[str, Any] = {}
-    for name, x, hi in (
-        ("n_declared", None, run_start),
-        ("n_unit", rows.has_unit, run_start),
-        ("sum_log_unit", rows.lu, run_start),
-        ("sumsq_log_unit", rows.lu * rows.lu, run_start),
-        ("n_labelled", rows.labelled, label_end),
-        ("n_positive", rows.pos, label_end),
-        ("n_critical", rows.crit, label_end),
-    ):
-        if x is None:
-            sorted_out[name] = run_start - group_start
-            continue
-        cs = _excl_cumsum(x[order])
-        sorted_out[name] = cs[hi] - cs[group_start]
-    st = rows.t[order]
-    seen = run_start > group_start
-    sorted_out["first"] = np.where(seen, st[group_start], _NO_TIME)
-    sorted_out["last"] = np.where(seen, st[np.maximum(run_start - 1, 0)], _NO_TIME)
+    comp = gid * n_times + srank
+    label_end = np.searchsorted(comp, gid * n_times + rows.label_rank[order], side="right")
+    ci = np.zeros((3, m + 1), dtype=np.int64)
+    np.cumsum(rows.outcomes[:, order], axis=1, out=ci[:, 1:])
+    sorted_cols: dict[str, Any] = {
+        "n_declared": run_start - group_start,
+        "n_labelled": ci[0, label_end] - ci[0, group_start],
+        "n_positive": ci[1, label_end] - ci[1, group_start],
+        "n_critical": ci[2, label_end] - ci[2, group_start],
+    }
+    if kind.unit:
+        # Sums over a run of rows are differences of running sums over all keys; taken on raw
+        # ln unit values (about 10, squares 100) those lose digits to the size of the total.
+        # Values are first centred on their key's first value, so the running sums stay
+        # small, and the raw sums are rebuilt per key: ~1e-10 instead of ~1e-7 of noise.
+        has, x = rows.units[0, order], rows.units[1, order]
+        x0 = x[group_start]
+        d = (x - x0) * has
+        cu = np.zeros((3, m + 1))
+        np.cumsum(np.stack([has, d, d * d]), axis=1, out=cu[:, 1:])
+        k = cu[0, run_start] - cu[0, group_start]
+        sd = cu[1, run_start] - cu[1, group_start]
+        sdd = cu[2, run_start] - cu[2, group_start]
+        sorted_cols["n_unit"] = k.round().astype(np.int64)
+        sorted_cols["sum_log_unit"] = k * x0 + sd
+        sorted_cols["sumsq_log_unit"] = k * x0 * x0 + 2 * x0 * sd + sdd
+    if kind.entity:
+        st = rows.t[order]
+        seen = run_start > group_start
+        sorted_cols["first"] = np.where(seen, st[group_start], _NO_TIME)
+        sorted_cols["last"] = np.where(seen, st[np.maximum(run_start - 1, 0)], _NO_TIME)
     out: dict[str, Any] = {}
-    for name, v in sorted_out.items():
-        o = np.empty_like(v)
+    for name, v in sorted_cols.items():
+        o = np.zeros(n, dtype=v.dtype)
         o[order] = v
         out[name] = o
     if prior is not None and prior.height:
+        first_of_group = order[new_group]
+        names = keys.gather(first_of_group)
         p = pl.DataFrame({"key_value": names}).join(prior, on="key_value", how="left",
                                                     maintain_order="left")
-        idx = np.maximum(code - 1, 0)
-        for name in ("n_declared", "n_unit", "n_labelled", "n_positive", "n_critical"):
-            out[name] = out[name] + p[name].fill_null(0).to_numpy()[idx]
-        for name in ("sum_log_unit", "sumsq_log_unit"):
-            out[name] = out[name] + p[name].fill_null(0.0).to_numpy()[idx]
-        pf = p["first_declared_at"].to_physical().fill_null(_NO_TIME).to_numpy()[idx]
-        pl_ = p["last_declared_at"].to_physical().fill_null(_NO_TIME).to_numpy()[idx]
-        out["first"] = np.where(out["first"] == _NO_TIME, pf,
-                                np.where(pf == _NO_TIME, out["first"],
-                                         np.minimum(out["first"], pf)))
-        out["last"] = np.maximum(out["last"], pl_)
-    out["present"] = code > 0
+        g = np.zeros(n, dtype=np.int64)
+        g[order] = gid
+        for name in ("n_declared", "n_unit", "n_labelled", "n_positive", "n_critical",
+                     "sum_log_unit", "sumsq_log_unit"):
+            if name in out:
+                out[name] = out[name] + p[name].fill_null(0).to_numpy()[g]
+        if kind.entity:
+            pf = p["first_declared_at"].to_physical().fill_null(_NO_TIME).to_numpy()[g]
+            pl_ = p["last_declared_at"].to_physical().fill_null(_NO_TIME).to_numpy()[g]
+            out["first"] = np.where(out["first"] == _NO_TIME, pf,
+                                    np.where(pf == _NO_TIME, out["first"],
+                                             np.minimum(out["first"], pf)))
+            out["last"] = np.maximum(out["last"], pl_)
+    del sub
+    out["present"] = present
     return out
 
 
@@ -509,19 +548,23 @@ def features_batch(frame: pl.DataFrame, settings: FeatureSettings | None = None,
     rows = _rows(frame, s.delay_us, labels_known)
     prior_frame = prior.to_frame() if prior is not None else None
     keys = frame.select([_key_expr(k).alias(k.name) for k in _KINDS])
-    by_kind = {}
-    for kind in _KINDS:
+
+    def one_kind(kind: _Kind) -> dict[str, Any]:
         pk = None
         if prior_frame is not None:
             pk = prior_frame.filter(pl.col("key_kind") == kind.name).drop("key_kind")
-        by_kind[kind.name] = _before(keys[kind.name], rows, pk)
+        return _before(keys[kind.name], rows, pk, kind)
+
+    # NumPy sorts and gathers release the GIL: two threads use both cores of the target machine.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        by_kind = dict(zip(KEY_KINDS, pool.map(one_kind, _KINDS), strict=True))
 
     glob = by_kind[GLOBAL_KIND]
     gl = glob["n_labelled"].astype(np.float64)
     g = (glob["n_positive"] + s.prior_weight * s.prior_rate) / (gl + s.prior_weight)
     gc = (glob["n_critical"] + s.prior_weight * s.prior_critical_rate) / (gl + s.prior_weight)
 
-    lu = rows.lu_or_nan
+    lu = rows.lu
     dep = frame["departure_country"].cast(pl.String)
     org = frame["origin_country"].cast(pl.String)
     cols: list[pl.Series] = [
@@ -621,8 +664,3 @@ def history_from_frame(frame: pl.DataFrame, outcome_delay_days: float | None = N
         )
     counters = pl.concat(parts).select(pl.col(c).cast(t_) for c, t_ in COUNTER.items())
     return History.from_frame(counters.sort("key_kind", "key_value"))
-
-
-def epoch_us(t: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime (as Polars stores ``UTC_TIME``)."""
-    return (t - _EPOCH) // timedelta(microseconds=1)

@@ -86,7 +86,7 @@ class DeclarationIn(_Goods):
     importer: Ident
     seller: str | None = Field(None, max_length=64)
     courier: str | None = Field(None, max_length=64)
-    hs_code: str = Field(description="HS code (6 digits kept).")  # type: ignore[assignment]
+    hs_code: str = Field(description="HS code (6 digits kept).")
     departure_country: str
     origin_country: str
     net_mass_kg: float = Field(ge=0)

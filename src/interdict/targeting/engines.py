@@ -1,0 +1,116 @@
+"""The active rule profiles and model of an agency, loaded once per version and kept.
+
+A request must not parse YAML or rebuild a LightGBM booster: both are cached by the id of the
+rule-set and model rows, which never change once written (a new version is a new row). Each
+request only asks the database which ids are active, so every worker process picks up a new
+version on its next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import interdict.substances.service as substances
+from interdict.reference.registry import Registry
+from interdict.targeting.model import Scorer, TrainedModel
+from interdict.targeting.models import RuleSet as RuleSetRow
+from interdict.targeting.models import TargetingModel
+from interdict.targeting.rules import RuleContext, RuleSet, parse_rules
+from interdict.targeting.specs import TargetingSettings
+
+_lock = threading.Lock()
+_rules: dict[int | str, RuleSet] = {}
+_scorers: dict[int, tuple[Scorer, TrainedModel]] = {}
+_MAX_SCORERS = 4
+
+
+def default_rules_text(registry: Registry) -> str:
+    """The reference rule profiles (shipped, or the agency's override of ``targeting/rules``),
+    used until an agency saves its own version."""
+    return registry.get("targeting/rules").path.read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class Engines:
+    settings: TargetingSettings
+    rule_set_id: int | None          # None: the shipped default profiles
+    rule_set_version: int
+    rules: RuleSet
+    model_id: int | None             # None: no model trained yet (rules only)
+    model_version: int | None
+    scorer: Scorer | None
+    trained: TrainedModel | None
+    lists: dict[str, frozenset[str]]  # named sets the rules may use (precursor_hs, ...)
+    context: RuleContext              # the rules bound to those lists
+    precursor_hs: dict[str, list[str]]
+
+
+def settings(registry: Registry) -> TargetingSettings:
+    content = registry.get("targeting/settings").content
+    if not isinstance(content, TargetingSettings):
+        raise TypeError("targeting/settings is not a targeting_settings file")
+    return content
+
+
+def _rules_for(session: Session, agency_id: int, registry: Registry
+               ) -> tuple[tuple[int | None, int], RuleSet]:
+    row = session.execute(select(RuleSetRow.id, RuleSetRow.version).where(
+        RuleSetRow.agency_id == agency_id, RuleSetRow.active.is_(True))).first()
+    key: int | str = row[0] if row is not None else \
+        f"default:{registry.get('targeting/rules').checksum}"
+    with _lock:
+        cached = _rules.get(key)
+    if cached is None:
+        text = default_rules_text(registry) if row is None else session.scalar(
+            select(RuleSetRow.text).where(RuleSetRow.id == key))
+        cached = parse_rules(text or "")
+        with _lock:
+            _rules[key] = cached
+    return ((row[0], row[1]) if row is not None else (None, 0)), cached
+
+
+def _model_for(session: Session, agency_id: int
+               ) -> tuple[int | None, int | None, Scorer | None, TrainedModel | None]:
+    row = session.execute(select(TargetingModel.id, TargetingModel.version).where(
+        TargetingModel.agency_id == agency_id, TargetingModel.active.is_(True))).first()
+    if row is None:
+        return None, None, None, None
+    with _lock:
+        cached = _scorers.get(row[0])
+    if cached is None:
+        payload = session.scalar(select(TargetingModel.payload).where(
+            TargetingModel.id == row[0]))
+        trained = TrainedModel.from_json(payload or {})
+        cached = (Scorer(trained), trained)
+        with _lock:
+            while len(_scorers) >= _MAX_SCORERS:
+                _scorers.pop(next(iter(_scorers)))
+            _scorers[row[0]] = cached
+    return row[0], row[1], cached[0], cached[1]
+
+
+_hs_cache: dict[str, dict[str, list[str]]] = {}
+
+
+def _precursor_hs(registry: Registry) -> dict[str, list[str]]:
+    key = str(id(registry))
+    if key not in _hs_cache:
+        _hs_cache.clear()
+        _hs_cache[key] = substances.precursor_hs_codes(index=substances.get_index(registry))
+    return _hs_cache[key]
+
+
+def active(session: Session, agency_id: int, registry: Registry) -> Engines:
+    """What scores the agency's next consignment."""
+    (rule_set_id, version), rules = _rules_for(session, agency_id, registry)
+    model_id, model_version, scorer, trained = _model_for(session, agency_id)
+    hs = _precursor_hs(registry)
+    lists = {"precursor_hs": frozenset(hs)}
+    return Engines(settings=settings(registry), rule_set_id=rule_set_id,
+                   rule_set_version=version, rules=rules, model_id=model_id,
+                   model_version=model_version, scorer=scorer, trained=trained,
+                   lists=lists, context=rules.context(lists), precursor_hs=hs)
