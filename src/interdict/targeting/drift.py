@@ -34,7 +34,8 @@ from interdict.targeting.features import (
     features_one,
     history_from_frame,
 )
-from interdict.targeting.model import ModelSettings, Scorer, TrainedModel, train
+from interdict.targeting import model as learned
+from interdict.targeting.model import ModelSettings, Scorer, TrainedModel
 
 
 @dataclass
@@ -131,7 +132,7 @@ def _run(days: list[list[dict[str, Any]]], prior: History, scorer: Scorer,
     return tally
 
 
-def simulate_exploration(train_frame: pl.DataFrame, valid: pl.DataFrame, test: pl.DataFrame,
+def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.DataFrame,
                          shares: Sequence[float] = (0.0, 0.02, 0.05, 0.1),
                          capacity_rate: float = 0.05, seed: int = 0,
                          settings: ModelSettings | None = None,
@@ -159,9 +160,9 @@ def simulate_exploration(train_frame: pl.DataFrame, valid: pl.DataFrame, test: p
     fs = feature_settings or (model.feature_settings if model else FeatureSettings())
     if model is None:
         say("training the model on train/valid")
-        model = train(train_frame, valid, settings, fs)
+        model = learned.train(train, valid, settings, fs)
     scorer = Scorer(model)
-    past = pl.concat([train_frame, valid], how="vertical_relaxed")
+    past = pl.concat([train, valid], how="vertical_relaxed")
     prior = history_from_frame(past)
     first = test["declared_at"].min()
     assert isinstance(first, dt.datetime)
@@ -194,28 +195,28 @@ def simulate_exploration(train_frame: pl.DataFrame, valid: pl.DataFrame, test: p
 
 def _summary(share: float, tallies: list[_Tally], n_planted: int,
              planted_by_week: dict[int, int], chapter: str, days: int) -> dict[str, Any]:
-    def mean(get: Callable[[_Tally], float]) -> float:
-        return float(np.mean([get(t) for t in tallies]))
+    def mean(values: Sequence[float]) -> float:
+        return float(np.mean(values))
 
-    found = mean(lambda t: t.pattern_found)
-    inspections = mean(lambda t: t.inspections)
-    frauds = mean(lambda t: t.frauds_found)
+    found = mean([t.pattern_found for t in tallies])
+    inspections = mean([t.inspections for t in tallies])
+    frauds = mean([t.frauds_found for t in tallies])
     weeks = []
     for w in sorted({w for t in tallies for w in t.weeks} | set(planted_by_week)):
-        weeks.append({"week": w + 1, "pattern_planted": planted_by_week.get(w, 0),
-                      **{name: mean(lambda t, n=name: t.week(w)[n])  # type: ignore[misc]
-                         for name in ("inspections", "frauds_found", "pattern_found",
-                                      "pattern_found_by_score")}})
+        week: dict[str, Any] = {"week": w + 1, "pattern_planted": planted_by_week.get(w, 0)}
+        for name in ("inspections", "frauds_found", "pattern_found", "pattern_found_by_score"):
+            week[name] = mean([t.weeks.get(w, {}).get(name, 0) for t in tallies])
+        weeks.append(week)
     return {
         "share": share, "chapter": chapter, "days": days, "repeats": len(tallies),
         "inspections": inspections,
-        "random_inspections": mean(lambda t: t.random_inspections),
+        "random_inspections": mean([t.random_inspections for t in tallies]),
         "frauds_found": frauds,
         "hit_rate": frauds / inspections if inspections else math.nan,
-        "critical_found": mean(lambda t: t.critical_found),
+        "critical_found": mean([t.critical_found for t in tallies]),
         "pattern_planted": n_planted,
         "pattern_found": found,
-        "pattern_found_by_score": mean(lambda t: t.pattern_found_by_score),
+        "pattern_found_by_score": mean([t.pattern_found_by_score for t in tallies]),
         "pattern_recall": found / n_planted if n_planted else math.nan,
         "weeks": weeks,
     }

@@ -321,6 +321,16 @@ class Scorer:
                              dtype=np.float64)
         return float(calibrate(raw, self._xs, self._ys)[0])
 
+    def score_many(self, features: Sequence[Mapping[str, FeatureValue]]) -> FloatArray:
+        """Calibrated probabilities of several ``features_one`` dicts, in one booster call."""
+        if not features:
+            return np.zeros(0)
+        x = np.vstack([self._row(f) for f in features])
+        with self._lock:
+            raw = np.asarray(self._booster.predict(x, raw_score=True, num_threads=1),
+                             dtype=np.float64)
+        return calibrate(raw, self._xs, self._ys)
+
     def _contrib(self, x: FloatArray) -> FloatArray:
         with self._lock:
             out = self._booster.predict(x, pred_contrib=True, num_threads=1 if len(x) == 1
