@@ -55,29 +55,65 @@ class _Tally:
                                          "pattern_found": 0, "pattern_found_by_score": 0})
 
 
-def pick_chapter(history_frame: pl.DataFrame, window: pl.DataFrame, min_share: float) -> str:
-    """The HS chapter with the lowest past fraud rate among those with at least ``min_share``
-    of the window's declarations (ties: lowest chapter code)."""
-    busy = (window.group_by(pl.col("hs_code").str.slice(0, 2).alias("ch")).len()
+@dataclass(frozen=True)
+class Ring:
+    """The planted pattern: who ships what, by which route (see ``simulate_exploration``)."""
+
+    hs_code: str
+    tax_type: str | None
+    hub: str
+    seller: str = "RING0SELLER"
+    importers: tuple[str, ...] = ("RING0IMP1", "RING0IMP2", "RING0IMP3")
+
+
+def pick_ring(past: pl.DataFrame, window: pl.DataFrame, min_share: float = 0.01) -> Ring:
+    """The ring's goods: the most declared HS code of the least risky busy chapter (past fraud
+    rate, ties by code, at least ``min_share`` of the window), under its usual tariff type,
+    shipped from the busiest past departure country that never shipped that chapter."""
+    chapter = pl.col("hs_code").str.slice(0, 2)
+    busy = (window.group_by(chapter.alias("ch")).len()
             .filter(pl.col("len") >= min_share * window.height))
-    past = (history_frame.group_by(pl.col("hs_code").str.slice(0, 2).alias("ch"))
-            .agg(pl.col("fraud").cast(pl.Float64).mean().alias("rate")))
-    ranked = busy.join(past, on="ch", how="inner").sort(["rate", "ch"])
+    rate = past.group_by(chapter.alias("ch")).agg(
+        pl.col("fraud").cast(pl.Float64).mean().alias("rate"))
+    ranked = busy.join(rate, on="ch", how="inner").sort(["rate", "ch"])
     if ranked.is_empty():
         raise ValueError("no chapter is busy enough to plant a pattern in")
-    return str(ranked["ch"][0])
+    ch = str(ranked["ch"][0])
+    goods = past.filter(chapter == ch)
+    hs = str(goods.group_by("hs_code").len().sort(["len", "hs_code"], descending=[True, False])
+             ["hs_code"][0])
+    tax = (goods.filter(pl.col("hs_code") == hs).group_by("tax_type").len().drop_nulls()
+           .sort(["len", "tax_type"], descending=[True, False]))
+    hubs = (past.filter(~pl.col("departure_country").is_in(
+        goods["departure_country"].drop_nulls().implode()))
+        .group_by("departure_country").len().drop_nulls()
+        .sort(["len", "departure_country"], descending=[True, False]))
+    return Ring(hs_code=hs, tax_type=str(tax["tax_type"][0]) if tax.height else None,
+                hub=str(hubs["departure_country"][0]) if hubs.height else "XX")
 
 
-def plant_pattern(window: pl.DataFrame, chapter: str, rate: float, seed: int) -> pl.DataFrame:
-    """The window with the pattern planted; column ``pattern`` marks planted concealments."""
+def plant_ring(window: pl.DataFrame, ring: Ring, coverage: float, seed: int) -> pl.DataFrame:
+    """The window with the ring planted; column ``pattern`` marks its declarations.
+
+    Each clean declaration becomes, with probability ``coverage``, one of the ring's: its
+    goods line, route, seller and importer are replaced by the ring's (date, office, declarant,
+    mass and value stay), and it is critical fraud.
+    """
     rng = np.random.default_rng([seed, 1])
-    draw = pl.Series(rng.random(window.height) < rate)
-    planted = (pl.col("hs_code").str.slice(0, 2) == chapter) & (pl.col("fraud") == 0) & draw
-    return window.with_columns(planted.fill_null(False).alias("pattern")).with_columns(
-        pl.when(pl.col("pattern")).then(pl.lit(1, pl.Int8)).otherwise(pl.col("fraud"))
-        .alias("fraud"),
-        pl.when(pl.col("pattern")).then(pl.lit(2, pl.Int8)).otherwise(pl.col("critical"))
-        .alias("critical"),
+    n = window.height
+    draw = pl.Series(rng.random(n) < coverage)
+    importer = pl.Series(np.asarray(ring.importers)[rng.integers(0, len(ring.importers), n)])
+    ringed = (pl.col("fraud") == 0).fill_null(False) & pl.lit(draw)
+
+    def put(col: str, value: Any) -> pl.Expr:
+        v = value if isinstance(value, pl.Expr) else pl.lit(value, dtype=window.schema[col])
+        return pl.when(pl.col("pattern")).then(v).otherwise(pl.col(col)).alias(col)
+
+    return window.with_columns(ringed.alias("pattern")).with_columns(
+        put("fraud", 1), put("critical", 2), put("hs_code", ring.hs_code),
+        put("tax_type", ring.tax_type), put("departure_country", ring.hub),
+        put("origin_country", ring.hub), put("route", pl.concat_list(pl.lit(ring.hub))),
+        put("seller", ring.seller), put("importer", pl.lit(importer)),
     )
 
 
@@ -137,8 +173,7 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
                          capacity_rate: float = 0.05, seed: int = 0,
                          settings: ModelSettings | None = None,
                          feature_settings: FeatureSettings | None = None, *,
-                         days: int = 30, pattern_rate: float = 0.5,
-                         min_chapter_share: float = 0.025, chapter: str | None = None,
+                         days: int = 30, coverage: float = 0.02, ring: Ring | None = None,
                          repeats: int = 5, model: TrainedModel | None = None,
                          progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Simulate ``days`` of operation from the test period's start with a planted pattern.
@@ -168,8 +203,8 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
     assert isinstance(first, dt.datetime)
     window = (test.filter(pl.col("declared_at") < first + dt.timedelta(days=days))
               .sort("declared_at", maintain_order=True))
-    ch = chapter or pick_chapter(past, window, min_chapter_share)
-    window = plant_pattern(window, ch, pattern_rate, seed)
+    ring = ring or pick_ring(past, window)
+    window = plant_ring(window, ring, coverage, seed)
     planted = window.filter(pl.col("pattern"))
     weeks_planted = ((planted["declared_at"] - first).dt.total_days() // 7).value_counts()
     planted_by_week = dict(zip(weeks_planted[:, 0].to_list(), weeks_planted[:, 1].to_list(),
@@ -181,20 +216,23 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
             by_day[-1].append(r)
         else:
             by_day.append([r])
-    say(f"chapter {ch}: {planted.height} concealments planted in {window.height} declarations")
+    say(f"ring {ring.hs_code} from {ring.hub}: {planted.height} concealments planted in "
+        f"{window.height} declarations")
     results = []
     for share in shares:
         runs = 1 if share == 0 else repeats
         tallies = [_run(by_day, prior, scorer, fs, capacity_rate, share,
                         np.random.default_rng([seed, 2, r])) for r in range(runs)]
-        results.append(_summary(share, tallies, planted.height, planted_by_week, ch, days))
+        results.append({**_summary(share, tallies, planted.height, planted_by_week, days),
+                        "ring": {"hs_code": ring.hs_code, "hub": ring.hub,
+                                 "tax_type": ring.tax_type}})
         say(f"share {share}: {results[-1]['pattern_found']:.1f} of {planted.height} found, "
             f"hit rate {results[-1]['hit_rate']:.3f}")
     return results
 
 
 def _summary(share: float, tallies: list[_Tally], n_planted: int,
-             planted_by_week: dict[int, int], chapter: str, days: int) -> dict[str, Any]:
+             planted_by_week: dict[int, int], days: int) -> dict[str, Any]:
     def mean(values: Sequence[float]) -> float:
         return float(np.mean(values))
 
@@ -208,7 +246,7 @@ def _summary(share: float, tallies: list[_Tally], n_planted: int,
             week[name] = mean([t.weeks.get(w, {}).get(name, 0) for t in tallies])
         weeks.append(week)
     return {
-        "share": share, "chapter": chapter, "days": days, "repeats": len(tallies),
+        "share": share, "days": days, "repeats": len(tallies),
         "inspections": inspections,
         "random_inspections": mean([t.random_inspections for t in tallies]),
         "frauds_found": frauds,

@@ -121,6 +121,10 @@ def train(session: Session, *, actor: Actor, registry: Registry,
     trained = learned.train(train_frame, valid_frame, model_settings, settings.features,
                             progress=say)
     deciles = trained.validation_deciles
+    labels = learned.labels_of(valid_frame, trained.label)
+    metrics = dict(trained.metrics) | {
+        "valid_positive_rate": float(np.nanmean(labels)) if labels.size else None,
+        "train_seconds": trained.train_seconds}
     version = (session.scalar(select(func.max(TargetingModel.version)).where(
         TargetingModel.agency_id == actor.agency_id)) or 0) + 1
     if activate:
@@ -128,7 +132,7 @@ def train(session: Session, *, actor: Actor, registry: Registry,
             TargetingModel.agency_id == actor.agency_id).values(active=False))
     row = TargetingModel(
         agency_id=actor.agency_id, version=version, label=label, active=activate,
-        payload=trained.to_json(), metrics=trained.metrics, n_train=train_frame.height,
+        payload=trained.to_json(), metrics=metrics, n_train=train_frame.height,
         n_valid=valid_frame.height, train_from=train_frame["declared_at"].min(),
         train_to=train_frame["declared_at"].max(), valid_from=valid_frame["declared_at"].min(),
         valid_to=valid_frame["declared_at"].max(), score_deciles=list(deciles),
@@ -175,6 +179,9 @@ def activate_model(session: Session, *, actor: Actor, version: int) -> dict[str,
 
 # -- drift ------------------------------------------------------------------------------------
 
+#: Fewer recent scores than this say nothing about the distribution: no PSI.
+MIN_DRIFT_SCORES = 100
+
 
 def _psi(expected_edges: list[float], recent: np.ndarray) -> float | None:
     """Population stability index of recent scores over the validation deciles."""
@@ -208,7 +215,8 @@ def drift(session: Session, *, actor: Actor, registry: Registry,
         lanes[str(r[2])] = lanes.get(str(r[2]), 0) + 1
     training = m.metrics if m is not None else {}
     recent_mean = float(probs.mean()) if probs.size else None
-    psi = _psi(m.score_deciles, probs) if m is not None else None
+    psi = _psi(m.score_deciles, probs) if m is not None and probs.size >= MIN_DRIFT_SCORES \
+        else None
     return {
         "model": describe_model(m) if m is not None else None,
         "period_days": settings.drift_days, "since": since.isoformat(),
@@ -223,8 +231,7 @@ def drift(session: Session, *, actor: Actor, registry: Registry,
                    if explored_outcomes else None,
                    "lanes": lanes},
         "training": {"positive_rate": training.get("valid_positive_rate"),
-                     "mean_probability": training.get("valid_mean_probability"),
                      "deciles": m.score_deciles if m is not None else []},
-        "psi": psi,
+        "psi": psi, "min_scores": MIN_DRIFT_SCORES,
         "drifted": psi is not None and psi > 0.25,
     }

@@ -47,6 +47,7 @@
     if (!el || !data || !window.echarts) return;
     var items = JSON.parse(data.textContent).slice().reverse();
     echarts.init(el).setOption({
+      animation: false,
       grid: { left: 200, right: 30, top: 10, bottom: 30 },
       xAxis: { type: "value", name: "log-odds" },
       yAxis: { type: "category", data: items.map(function (x) { return x.feature + " = " + x.value; }) },
@@ -63,6 +64,7 @@
     var d = JSON.parse(data.textContent);
     var labels = ["min", "10%", "20%", "30%", "40%", "50%", "60%", "70%", "80%", "90%", "max"];
     echarts.init(el).setOption({
+      animation: false,
       legend: { top: 0 }, tooltip: { trigger: "axis" },
       grid: { left: 50, right: 20, top: 30, bottom: 30 },
       xAxis: { type: "category", data: labels, name: "quantile" },
