@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from interdict.targeting import model as learned
 from interdict.targeting.features import (
     FeatureSettings,
     History,
     features_one,
     history_from_frame,
 )
-from interdict.targeting import model as learned
 from interdict.targeting.model import ModelSettings, Scorer, TrainedModel
 
 
@@ -173,8 +173,8 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
                          capacity_rate: float = 0.05, seed: int = 0,
                          settings: ModelSettings | None = None,
                          feature_settings: FeatureSettings | None = None, *,
-                         days: int = 30, coverage: float = 0.02, ring: Ring | None = None,
-                         repeats: int = 5, model: TrainedModel | None = None,
+                         days: int = 30, coverage: float = 0.03, ring: Ring | None = None,
+                         repeats: int = 10, model: TrainedModel | None = None,
                          progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Simulate ``days`` of operation from the test period's start with a planted pattern.
 
@@ -195,7 +195,7 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
     fs = feature_settings or (model.feature_settings if model else FeatureSettings())
     if model is None:
         say("training the model on train/valid")
-        model = learned.train(train, valid, settings, fs)
+        model = learned.train(train, valid, settings or ModelSettings(label="critical"), fs)
     scorer = Scorer(model)
     past = pl.concat([train, valid], how="vertical_relaxed")
     prior = history_from_frame(past)
