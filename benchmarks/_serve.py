@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.parent_pid is not None:
         _exit_with_parent(args.parent_pid)
+    if os.environ.get("INTERDICT_BENCH_HISTORY_BY_SQL"):
+        # The targeting benchmark's baseline: history read by SQL aggregates per request.
+        from benchmarks.targeting_baseline import install
+
+        install()
     app = baseline_app() if args.baseline else interdict_app(args.data_dir)
     uvicorn.run(app, host=HOST, port=args.port, log_level="warning", proxy_headers=False)
 
@@ -139,7 +144,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def served(*, log: Path, data_dir: Path | None = None, ready_path: str = "/healthz",
-           timeout: float = 60.0) -> Iterator[str]:
+           timeout: float = 60.0, env: dict[str, str] | None = None) -> Iterator[str]:
     """Run Interdict over ``data_dir`` (or the baseline when None); yield its base URL.
 
     The process is stopped on the way out whatever happened inside, including
@@ -151,7 +156,8 @@ def served(*, log: Path, data_dir: Path | None = None, ready_path: str = "/healt
     cmd += ["--data-dir", str(data_dir)] if data_dir is not None else ["--baseline"]
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})})
     try:
         base = f"http://{HOST}:{port}"
         _wait_ready(proc, base + ready_path, log, timeout)

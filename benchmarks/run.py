@@ -23,6 +23,7 @@ from benchmarks import (
     precursors_register,
     spectra_identification,
     substances_screening,
+    targeting,
 )
 from benchmarks.figures import Figure
 
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "entity_resolution": entity_resolution,
     "network_analysis": network_analysis,
     "precursors_register": precursors_register,
+    "targeting": targeting,
 }
 
 

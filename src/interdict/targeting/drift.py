@@ -92,29 +92,42 @@ def pick_ring(past: pl.DataFrame, window: pl.DataFrame, min_share: float = 0.01)
                 hub=str(hubs["departure_country"][0]) if hubs.height else "XX")
 
 
-def plant_ring(window: pl.DataFrame, ring: Ring, coverage: float, seed: int) -> pl.DataFrame:
+#: What a ring declaration takes from a past declaration of the ring's goods (the goods line
+#: stays self-consistent: price, mass, tariff and procedure of that commodity).
+_GOODS = ("import_type", "import_use", "payment_type", "transport_mode", "courier", "hs_code",
+          "tax_rate", "tax_type", "origin_indicator", "net_mass_kg", "value")
+
+
+def plant_ring(window: pl.DataFrame, past: pl.DataFrame, ring: Ring, coverage: float,
+               seed: int) -> pl.DataFrame:
     """The window with the ring planted; column ``pattern`` marks its declarations.
 
-    Each clean declaration becomes, with probability ``coverage``, one of the ring's: its
-    goods line, route, seller and importer are replaced by the ring's (date, office, declarant,
-    mass and value stay), and it is critical fraud.
+    Each clean declaration becomes, with probability ``coverage``, one of the ring's: it keeps
+    its date, office, declarant and procedure, takes its goods line from a random past
+    declaration of the ring's HS code and tariff type, ships from the hub (origin and
+    departure), from the ring's seller to one of its importers, and is critical fraud.
     """
     rng = np.random.default_rng([seed, 1])
     n = window.height
-    draw = pl.Series(rng.random(n) < coverage)
-    importer = pl.Series(np.asarray(ring.importers)[rng.integers(0, len(ring.importers), n)])
-    ringed = (pl.col("fraud") == 0).fill_null(False) & pl.lit(draw)
-
-    def put(col: str, value: Any) -> pl.Expr:
-        v = value if isinstance(value, pl.Expr) else pl.lit(value, dtype=window.schema[col])
-        return pl.when(pl.col("pattern")).then(v).otherwise(pl.col(col)).alias(col)
-
-    return window.with_columns(ringed.alias("pattern")).with_columns(
-        put("fraud", 1), put("critical", 2), put("hs_code", ring.hs_code),
-        put("tax_type", ring.tax_type), put("departure_country", ring.hub),
-        put("origin_country", ring.hub), put("route", pl.concat_list(pl.lit(ring.hub))),
-        put("seller", ring.seller), put("importer", pl.lit(importer)),
-    )
+    ringed = np.asarray((window["fraud"] == 0).fill_null(False).to_numpy()
+                        & (rng.random(n) < coverage))
+    goods = past.filter((pl.col("hs_code") == ring.hs_code)
+                        & pl.col("tax_type").eq_missing(ring.tax_type))
+    if goods.is_empty():
+        raise ValueError(f"no past declaration of {ring.hs_code} to copy goods from")
+    at = np.flatnonzero(ringed)
+    template = goods[rng.integers(0, goods.height, len(at)).tolist()]
+    importers = np.asarray(ring.importers)[rng.integers(0, len(ring.importers), len(at))]
+    planted = template.select(_GOODS).with_columns(
+        pl.lit(1, pl.Int8).alias("fraud"), pl.lit(2, pl.Int8).alias("critical"),
+        pl.lit(ring.hub).alias("departure_country"), pl.lit(ring.hub).alias("origin_country"),
+        pl.concat_list(pl.lit(ring.hub)).alias("route"), pl.lit(ring.seller).alias("seller"),
+        pl.Series("importer", importers.tolist(), dtype=pl.String))
+    out = window.with_columns(pl.Series("pattern", ringed))
+    rows = out.filter(pl.col("pattern"))
+    rows = rows.with_columns(planted.select(pl.col(c).cast(out.schema[c]) for c in planted.columns))
+    return pl.concat([out.filter(~pl.col("pattern")), rows]).sort(
+        "declared_at", maintain_order=True)
 
 
 def _run(days: list[list[dict[str, Any]]], prior: History, scorer: Scorer,
@@ -204,7 +217,7 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
     window = (test.filter(pl.col("declared_at") < first + dt.timedelta(days=days))
               .sort("declared_at", maintain_order=True))
     ring = ring or pick_ring(past, window)
-    window = plant_ring(window, ring, coverage, seed)
+    window = plant_ring(window, past, ring, coverage, seed)
     planted = window.filter(pl.col("pattern"))
     weeks_planted = ((planted["declared_at"] - first).dt.total_days() // 7).value_counts()
     planted_by_week = dict(zip(weeks_planted[:, 0].to_list(), weeks_planted[:, 1].to_list(),

@@ -108,6 +108,9 @@ def _kind_features(kind: _Kind) -> tuple[str, ...]:
 
 #: Numeric model inputs, in model order.
 FEATURE_COLUMNS: tuple[str, ...] = _BASE + tuple(n for k in _KEYED for n in _kind_features(k))
+#: The smoothed outcome rates among FEATURE_COLUMNS (the model keeps its score monotone in them).
+RATE_COLUMNS: tuple[str, ...] = tuple(
+    n for k in _KEYED for n in (f"{k.alias}_rate", f"{k.alias}_crit"))
 #: Raw categorical model inputs (strings; the model codes them). Identifiers (importer,
 #: declarant, seller, courier) are deliberately absent: they reach the model only through their
 #: history, so that the model generalises to entities it has never seen.

@@ -36,6 +36,7 @@ from interdict.targeting import evaluation
 from interdict.targeting.features import (
     CATEGORICAL_COLUMNS,
     FEATURE_COLUMNS,
+    RATE_COLUMNS,
     FeatureSettings,
     FeatureValue,
     features_batch,
@@ -76,6 +77,10 @@ class ModelSettings(BaseModel):
     num_threads: int = Field(default=2, ge=1)
     #: A category seen fewer times in the training period is coded as unseen.
     min_category_count: int = Field(default=5, ge=1)
+    #: Keep the score non-decreasing in every smoothed outcome rate. Without it, rates far
+    #: above anything seen in training (a newly found ring whose every inspection is a hit)
+    #: fall into sparse leaves and can *lower* the score, which is exactly wrong under drift.
+    monotone_rates: bool = True
 
     def lgb_params(self) -> dict[str, Any]:
         return {
@@ -241,6 +246,8 @@ def train(train: pl.DataFrame, valid: pl.DataFrame, settings: ModelSettings | No
         raise ValueError("train and valid need labelled rows")
     say(f"fitting on {len(tr)} rows, stopping on {len(va)}")
     params = ms.lgb_params()
+    if ms.monotone_rates:
+        params["monotone_constraints"] = [int(n in RATE_COLUMNS) for n in names]
     dtrain = lgb.Dataset(x[tr], y[tr], feature_name=names,
                          categorical_feature=list(CATEGORICAL_COLUMNS), params=params,
                          free_raw_data=True)

@@ -89,18 +89,26 @@ def add(session: Session, agency_id: int, history: History | pl.DataFrame) -> in
     return len(rows)
 
 
+def _add_small(session: Session, agency_id: int, increments: History) -> None:
+    """One consignment's increments (a dozen keys), without building a frame."""
+    rows = [{"agency_id": agency_id, "key": key_text(k),
+             **{f: getattr(c, f) for f in _FIELDS}} for k, c in increments.items()]
+    upsert_add(session, _TABLE, rows, keys=("agency_id", "key"), add=_ADD,
+               least=("first_declared_at",), greatest=("last_declared_at",))
+
+
 def count_declaration(session: Session, agency_id: int, row: dict[str, Any]) -> None:
     increments = History()
     increments.observe_declaration(row)
-    add(session, agency_id, increments)
+    _add_small(session, agency_id, increments)
 
 
 def count_outcome(session: Session, agency_id: int, row: dict[str, Any], fraud: int,
                   critical: int | None) -> None:
     increments = History()
     increments.observe_outcome(row, fraud, critical)
-    # An outcome carries no declaration: keep the times null so they change nothing.
-    add(session, agency_id, increments)
+    # An outcome carries no declaration: its times stay null, so they change nothing.
+    _add_small(session, agency_id, increments)
 
 
 def history_of(frame: pl.DataFrame, outcome_delay_days: float) -> History:
