@@ -188,18 +188,21 @@ def identifier_problem(*, cas: str) -> str | None:
     return cas_problem(cas)
 
 
-def precursor_hs_codes(*, index: SubstanceIndex) -> dict[str, list[str]]:
-    """HS6 code -> the precursors and watch-listed chemicals classified under it.
+def precursor_hs_codes(*, index: SubstanceIndex) -> dict[str, list[dict[str, str]]]:
+    """HS6 code -> the precursors and watch-listed chemicals classified under it, each with
+    its list and schedule (category or table), for the caller to choose from.
 
     Customs targeting screens declarations by tariff code, not by structure: this is the
-    bridge from the precursor lists (CN/HS codes written ``NNNN.NN.NN``) to an HS6 set.
+    bridge from the precursor lists (CN/HS codes written ``NNNN.NN.NN``) to HS6 codes.
     """
-    out: dict[str, set[str]] = {}
+    out: dict[str, dict[tuple[str, str, str], None]] = {}
     for item in index.entries:
         if item.info.kind_of_control not in ("precursor", "monitoring"):
             continue
         for code in item.entry.hs_codes:
             digits = code.replace(".", "").replace(" ", "")
             if len(digits) >= 6 and digits[:6].isdigit():
-                out.setdefault(digits[:6], set()).add(item.entry.name)
-    return {code: sorted(names) for code, names in sorted(out.items())}
+                out.setdefault(digits[:6], {})[(item.entry.name, item.info.name,
+                                                str(item.entry.schedule))] = None
+    return {code: [{"name": n, "list": lst, "schedule": sch} for n, lst, sch in found]
+            for code, found in sorted(out.items())}

@@ -2,19 +2,27 @@
 cannot yet see?
 
 A model learns from inspected declarations only, and inspections follow the model's score. A
-smuggling pattern that starts on goods the history calls clean therefore scores low, is not
-inspected, and stays unknown: the loop never learns it. Spending a small share of inspection
-capacity on random declarations breaks the loop at a price in hit rate. ``simulate_exploration``
-measures both sides on the KCS data with a planted pattern.
+smuggling pattern hidden in goods that history calls clean scores low, is not inspected and
+stays unknown: the loop never learns it. Spending a share of inspection capacity on random
+declarations can break the loop, at a price in hit rate. ``simulate_exploration`` measures
+both sides on the KCS data with a planted pattern.
 
-Scenario (documented in ``simulate_exploration``): a trafficking group starts concealing drugs
-in shipments of the commodity chapter that history shows as the least risky among the busy
-ones (at least ``min_chapter_share`` of the month's declarations). From the first test day on,
-every clean declaration of that chapter becomes, independently with probability
-``pattern_rate``, a concealment (fraud = 1, critical = 2). Nothing of this is in train or
-valid; the model is trained as usual and not retrained during the month, but the history
-counters learn from every inspection outcome (after the outcome delay), which is how a few
-random finds can lift the chapter's codes and goods profiles into the model's top scores.
+Scenario: rip-on/rip-off concealment. Traffickers hide drugs in the containers of legitimate,
+established trade flows, without the traders knowing: the declarations look exactly as before
+and only an inspection can tell. A *flow* is a goods profile, the history key
+``hs_code|departure_country|origin_country|tax_type``. The flows used are established (at
+least ``min_past`` past declarations) and clean (past fraud rate at most ``max_past_rate``,
+never critical); the busiest of them in the month are taken until they carry ``coverage`` of
+the month's declarations, and each of their clean declarations in the month is, with
+probability ``pattern_rate``, a concealment (fraud = 1, critical = 2). Nothing but labels
+changes, so no feature can reveal the pattern before an inspection does; after one does, the
+flow's outcome counters can lift its later declarations into the top scores. The model is
+trained as usual and not retrained during the month.
+
+Why this and not a new importer or route: a new entity or route changes the declarations
+themselves, and the models here already score young, suddenly busy goods profiles high (a
+planted ring of new importers shipping one commodity from a new hub was mostly caught by
+score alone, without exploration), so it would not measure exploration.
 """
 
 from __future__ import annotations
@@ -37,6 +45,9 @@ from interdict.targeting.features import (
 )
 from interdict.targeting.model import ModelSettings, Scorer, TrainedModel
 
+#: The history key kind that defines a trade flow.
+FLOW = ("hs_code", "departure_country", "origin_country", "tax_type")
+
 
 @dataclass
 class _Tally:
@@ -55,79 +66,47 @@ class _Tally:
                                          "pattern_found": 0, "pattern_found_by_score": 0})
 
 
-@dataclass(frozen=True)
-class Ring:
-    """The planted pattern: who ships what, by which route (see ``simulate_exploration``)."""
-
-    hs_code: str
-    tax_type: str | None
-    hub: str
-    seller: str = "RING0SELLER"
-    importers: tuple[str, ...] = ("RING0IMP1", "RING0IMP2", "RING0IMP3")
+def _flow() -> pl.Expr:
+    return pl.concat_str([pl.col(c) for c in FLOW], separator="|")
 
 
-def pick_ring(past: pl.DataFrame, window: pl.DataFrame, min_share: float = 0.01) -> Ring:
-    """The ring's goods: the most declared HS code of the least risky busy chapter (past fraud
-    rate, ties by code, at least ``min_share`` of the window), under its usual tariff type,
-    shipped from the busiest past departure country that never shipped that chapter."""
-    chapter = pl.col("hs_code").str.slice(0, 2)
-    busy = (window.group_by(chapter.alias("ch")).len()
-            .filter(pl.col("len") >= min_share * window.height))
-    rate = past.group_by(chapter.alias("ch")).agg(
-        pl.col("fraud").cast(pl.Float64).mean().alias("rate"))
-    ranked = busy.join(rate, on="ch", how="inner").sort(["rate", "ch"])
-    if ranked.is_empty():
-        raise ValueError("no chapter is busy enough to plant a pattern in")
-    ch = str(ranked["ch"][0])
-    goods = past.filter(chapter == ch)
-    hs = str(goods.group_by("hs_code").len().sort(["len", "hs_code"], descending=[True, False])
-             ["hs_code"][0])
-    tax = (goods.filter(pl.col("hs_code") == hs).group_by("tax_type").len().drop_nulls()
-           .sort(["len", "tax_type"], descending=[True, False]))
-    hubs = (past.filter(~pl.col("departure_country").is_in(
-        goods["departure_country"].drop_nulls().implode()))
-        .group_by("departure_country").len().drop_nulls()
-        .sort(["len", "departure_country"], descending=[True, False]))
-    return Ring(hs_code=hs, tax_type=str(tax["tax_type"][0]) if tax.height else None,
-                hub=str(hubs["departure_country"][0]) if hubs.height else "XX")
+def pick_flows(past: pl.DataFrame, window: pl.DataFrame, coverage: float,
+               min_past: int = 20, max_past_rate: float = 0.1) -> list[str]:
+    """Established clean flows, busiest in the window first (ties by key), until they carry
+    ``coverage`` of the window's declarations."""
+    history = past.group_by(_flow().alias("flow")).agg(
+        pl.len().alias("n_past"), pl.col("fraud").cast(pl.Float64).mean().alias("rate"),
+        (pl.col("critical") == 2).sum().alias("crit"))
+    clean = history.filter((pl.col("n_past") >= min_past) & (pl.col("rate") <= max_past_rate)
+                           & (pl.col("crit") == 0))
+    busy = (window.group_by(_flow().alias("flow")).len()
+            .join(clean, on="flow", how="inner")
+            .sort(["len", "flow"], descending=[True, False]))
+    chosen: list[str] = []
+    carried = 0
+    for flow, count in busy.select("flow", "len").iter_rows():
+        if carried >= coverage * window.height:
+            break
+        chosen.append(str(flow))
+        carried += int(count)
+    if not chosen:
+        raise ValueError("no established clean flow to plant a pattern in")
+    return chosen
 
 
-#: What a ring declaration takes from a past declaration of the ring's goods (the goods line
-#: stays self-consistent: price, mass, tariff and procedure of that commodity).
-_GOODS = ("import_type", "import_use", "payment_type", "transport_mode", "courier", "hs_code",
-          "tax_rate", "tax_type", "origin_indicator", "net_mass_kg", "value")
-
-
-def plant_ring(window: pl.DataFrame, past: pl.DataFrame, ring: Ring, coverage: float,
-               seed: int) -> pl.DataFrame:
-    """The window with the ring planted; column ``pattern`` marks its declarations.
-
-    Each clean declaration becomes, with probability ``coverage``, one of the ring's: it keeps
-    its date, office, declarant and procedure, takes its goods line from a random past
-    declaration of the ring's HS code and tariff type, ships from the hub (origin and
-    departure), from the ring's seller to one of its importers, and is critical fraud.
-    """
+def plant_pattern(window: pl.DataFrame, flows: Sequence[str], rate: float,
+                  seed: int) -> pl.DataFrame:
+    """The window with concealments planted; column ``pattern`` marks them. Only the labels
+    of clean declarations of ``flows`` change, each with probability ``rate``."""
     rng = np.random.default_rng([seed, 1])
-    n = window.height
-    ringed = np.asarray((window["fraud"] == 0).fill_null(False).to_numpy()
-                        & (rng.random(n) < coverage))
-    goods = past.filter((pl.col("hs_code") == ring.hs_code)
-                        & pl.col("tax_type").eq_missing(ring.tax_type))
-    if goods.is_empty():
-        raise ValueError(f"no past declaration of {ring.hs_code} to copy goods from")
-    at = np.flatnonzero(ringed)
-    template = goods[rng.integers(0, goods.height, len(at)).tolist()]
-    importers = np.asarray(ring.importers)[rng.integers(0, len(ring.importers), len(at))]
-    planted = template.select(_GOODS).with_columns(
-        pl.lit(1, pl.Int8).alias("fraud"), pl.lit(2, pl.Int8).alias("critical"),
-        pl.lit(ring.hub).alias("departure_country"), pl.lit(ring.hub).alias("origin_country"),
-        pl.concat_list(pl.lit(ring.hub)).alias("route"), pl.lit(ring.seller).alias("seller"),
-        pl.Series("importer", importers.tolist(), dtype=pl.String))
-    out = window.with_columns(pl.Series("pattern", ringed))
-    rows = out.filter(pl.col("pattern"))
-    rows = rows.with_columns(planted.select(pl.col(c).cast(out.schema[c]) for c in planted.columns))
-    return pl.concat([out.filter(~pl.col("pattern")), rows]).sort(
-        "declared_at", maintain_order=True)
+    draw = pl.Series(rng.random(window.height) < rate)
+    planted = _flow().is_in(list(flows)) & (pl.col("fraud") == 0) & pl.lit(draw)
+    return window.with_columns(planted.fill_null(False).alias("pattern")).with_columns(
+        pl.when(pl.col("pattern")).then(pl.lit(1, pl.Int8)).otherwise(pl.col("fraud"))
+        .alias("fraud"),
+        pl.when(pl.col("pattern")).then(pl.lit(2, pl.Int8)).otherwise(pl.col("critical"))
+        .alias("critical"),
+    )
 
 
 def _run(days: list[list[dict[str, Any]]], prior: History, scorer: Scorer,
@@ -186,8 +165,9 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
                          capacity_rate: float = 0.05, seed: int = 0,
                          settings: ModelSettings | None = None,
                          feature_settings: FeatureSettings | None = None, *,
-                         days: int = 30, coverage: float = 0.03, ring: Ring | None = None,
-                         repeats: int = 10, model: TrainedModel | None = None,
+                         days: int = 30, coverage: float = 0.03, pattern_rate: float = 0.5,
+                         flows: Sequence[str] | None = None, repeats: int = 10,
+                         model: TrainedModel | None = None,
                          progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Simulate ``days`` of operation from the test period's start with a planted pattern.
 
@@ -195,14 +175,15 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
     inspected (fractions carried over between days): a ``1 - share`` part of them with the
     highest scores, a ``share`` part uniformly at random among the rest. Only inspected
     declarations reveal their outcome, ``outcome_delay_days`` later; every declaration is
-    counted in the history. Scores come from the model trained on train/valid (or ``model``)
+    counted in the history. Scores come from ``model``, else from a model trained on
+    train/valid with ``settings`` (default: the critical label, since the pattern is drugs),
     on top of the history after train and valid.
 
     Returns one dict per share: inspections, random_inspections, frauds_found, hit_rate,
     critical_found, pattern_planted, pattern_found (and of them found by score rather than at
-    random), pattern_recall, and ``weeks`` (the same per week of the month, with
+    random), pattern_recall, flows, and ``weeks`` (the same per week of the month, with
     pattern_planted). Figures are means over ``repeats`` random draws (one for share 0, which
-    draws nothing). The same ``seed`` gives the same result.
+    draws nothing; the same draws for every share). The same ``seed`` gives the same result.
     """
     say = progress or (lambda _msg: None)
     fs = feature_settings or (model.feature_settings if model else FeatureSettings())
@@ -216,20 +197,19 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
     assert isinstance(first, dt.datetime)
     window = (test.filter(pl.col("declared_at") < first + dt.timedelta(days=days))
               .sort("declared_at", maintain_order=True))
-    ring = ring or pick_ring(past, window)
-    window = plant_ring(window, past, ring, coverage, seed)
+    chosen = list(flows) if flows else pick_flows(past, window, coverage)
+    window = plant_pattern(window, chosen, pattern_rate, seed)
     planted = window.filter(pl.col("pattern"))
     weeks_planted = ((planted["declared_at"] - first).dt.total_days() // 7).value_counts()
     planted_by_week = dict(zip(weeks_planted[:, 0].to_list(), weeks_planted[:, 1].to_list(),
                                strict=True))
-    rows = window.to_dicts()
     by_day: list[list[dict[str, Any]]] = []
-    for r in rows:
+    for r in window.to_dicts():
         if by_day and by_day[-1][0]["declared_at"] == r["declared_at"]:
             by_day[-1].append(r)
         else:
             by_day.append([r])
-    say(f"ring {ring.hs_code} from {ring.hub}: {planted.height} concealments planted in "
+    say(f"{planted.height} concealments planted in {len(chosen)} flows, "
         f"{window.height} declarations")
     results = []
     for share in shares:
@@ -237,8 +217,7 @@ def simulate_exploration(train: pl.DataFrame, valid: pl.DataFrame, test: pl.Data
         tallies = [_run(by_day, prior, scorer, fs, capacity_rate, share,
                         np.random.default_rng([seed, 2, r])) for r in range(runs)]
         results.append({**_summary(share, tallies, planted.height, planted_by_week, days),
-                        "ring": {"hs_code": ring.hs_code, "hub": ring.hub,
-                                 "tax_type": ring.tax_type}})
+                        "flows": chosen})
         say(f"share {share}: {results[-1]['pattern_found']:.1f} of {planted.height} found, "
             f"hit rate {results[-1]['hit_rate']:.3f}")
     return results

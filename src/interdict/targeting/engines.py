@@ -94,13 +94,26 @@ def _model_for(session: Session, agency_id: int
 
 
 _hs_cache: dict[str, dict[str, list[str]]] = {}
+#: Schedules whose HS codes make the ``precursor_hs`` list: EU categories 1 and 2 and UN Table
+#: I. Category 3 and Table II (acetone, toluene, sulphuric acid...) are bulk chemicals traded
+#: by the thousand tonnes; their codes would send ordinary trade to inspection.
+PRECURSOR_SCHEDULES = frozenset({"1", "2A", "2B", "Table I"})
 
 
 def _precursor_hs(registry: Registry) -> dict[str, list[str]]:
+    """HS6 codes of scheduled precursors -> their names, from the substance lists in force.
+
+    Residual subheadings (sixth digit 9, "other ...") hold thousands of ordinary chemicals
+    besides the designer precursors listed under them, so they are left out.
+    """
     key = str(id(registry))
     if key not in _hs_cache:
+        found = substances.precursor_hs_codes(index=substances.get_index(registry))
         _hs_cache.clear()
-        _hs_cache[key] = substances.precursor_hs_codes(index=substances.get_index(registry))
+        _hs_cache[key] = {
+            code: sorted({e["name"] for e in entries})
+            for code, entries in found.items()
+            if code[5] != "9" and any(e["schedule"] in PRECURSOR_SCHEDULES for e in entries)}
     return _hs_cache[key]
 
 

@@ -459,7 +459,6 @@ def _before(keys: pl.Series, rows: _Rows, prior: pl.DataFrame | None,
     if not kind.columns:                            # the global key: one group in time order
         order = np.argsort(rows.rank, kind="stable")
         gid = np.zeros(n, dtype=np.int64)
-        sub = keys
     else:
         rows_with = np.flatnonzero(present)
         sub = keys.gather(rows_with) if len(rows_with) < n else keys
@@ -512,7 +511,7 @@ def _before(keys: pl.Series, rows: _Rows, prior: pl.DataFrame | None,
         o = np.zeros(n, dtype=v.dtype)
         o[order] = v
         out[name] = o
-    if prior is not None and prior.height:
+    if prior is not None and prior.height and m:
         first_of_group = order[new_group]
         names = keys.gather(first_of_group)
         p = pl.DataFrame({"key_value": names}).join(prior, on="key_value", how="left",
@@ -530,7 +529,6 @@ def _before(keys: pl.Series, rows: _Rows, prior: pl.DataFrame | None,
                                     np.where(pf == _NO_TIME, out["first"],
                                              np.minimum(out["first"], pf)))
             out["last"] = np.maximum(out["last"], pl_)
-    del sub
     out["present"] = present
     return out
 
@@ -549,14 +547,14 @@ def features_batch(frame: pl.DataFrame, settings: FeatureSettings | None = None,
     """
     s = settings or FeatureSettings()
     rows = _rows(frame, s.delay_us, labels_known)
-    prior_frame = prior.to_frame() if prior is not None else None
+    by_prior_kind: dict[Any, pl.DataFrame] = {}
+    if prior is not None:
+        by_prior_kind = prior.to_frame().partition_by("key_kind", as_dict=True,
+                                                      include_key=False)
     keys = frame.select([_key_expr(k).alias(k.name) for k in _KINDS])
 
     def one_kind(kind: _Kind) -> dict[str, Any]:
-        pk = None
-        if prior_frame is not None:
-            pk = prior_frame.filter(pl.col("key_kind") == kind.name).drop("key_kind")
-        return _before(keys[kind.name], rows, pk, kind)
+        return _before(keys[kind.name], rows, by_prior_kind.get((kind.name,)), kind)
 
     # NumPy sorts and gathers release the GIL: two threads use both cores of the target machine.
     with ThreadPoolExecutor(max_workers=2) as pool:
