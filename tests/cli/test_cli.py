@@ -64,12 +64,16 @@ def test_demo_load_and_alert_listing(run, database_url):
     r = run("--json", "demo", "load")
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
-    assert out["summary"]["agencies"] >= 4 and out["summary"]["alerts"] > 50
+    assert out["summary"]["agencies"] >= 4 and out["summary"]["alerts"] > 20
+    # Customs' queue holds real targeting results: history, a model, scored arrivals.
+    assert out["summary"]["targeting history"] == 45_519
+    assert out["summary"]["targeting arrivals"] == 403
     roles = {role for login in out["logins"] for role in login["roles"].split(", ")}
     assert roles >= {"admin", "supervisor", "analyst", "targeter", "precursor_officer",
                      "liaison", "lab", "operator"}
     r = run("--json", "--agency", "NL-CUSTOMS", "alerts", "list", "--limit", "5")
     assert r.exit_code == 0 and json.loads(r.stdout)["total"] > 0
+    assert {a["source"] for a in json.loads(r.stdout)["items"]} == {"targeting"}
     # Demo loads only into a new database.
     r = run("demo", "load")
     assert r.exit_code == 5 and "already has users" in r.stderr

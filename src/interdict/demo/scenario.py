@@ -64,17 +64,6 @@ USERS = [
 
 # Alert templates per agency: (source, kind, title pattern, severity weights, reasons).
 TEMPLATES: dict[str, list[dict[str, Any]]] = {
-    "NL-CUSTOMS": [
-        {"source": "targeting", "kind": "consignment.risk",
-         "title": "Declaration {n}: HS {hs} from {origin}, first import by consignee",
-         "reasons": [("first_declaration_of_importer", .35, {"importer": "{imp}"}),
-                     ("hs_code_precursor_chapter", .30, {"hs": "{hs}"}),
-                     ("unit_value_far_from_median", .20, {"ratio": "{ratio}"})]},
-        {"source": "targeting", "kind": "consignment.route",
-         "title": "Container {n} routed via {transit} with mismatched description",
-         "reasons": [("transit_via_listed_country", .40, {"transit": "{transit}"}),
-                     ("description_mismatch", .25, {"declared": "chemical products n.e.s."})]},
-    ],
     "NL-POLICE": [
         {"source": "network", "kind": "entity.match",
          "title": "Phone {phone} seen in seized handset matches a file subject",
