@@ -23,8 +23,8 @@ from interdict.targeting.rules import RuleContext, RuleSet, parse_rules
 from interdict.targeting.specs import TargetingSettings
 
 _lock = threading.Lock()
-_rules: dict[int | str, RuleSet] = {}
-_scorers: dict[int, tuple[Scorer, TrainedModel]] = {}
+_rules: dict[str, RuleSet] = {}
+_scorers: dict[str, tuple[Scorer, TrainedModel]] = {}
 _MAX_SCORERS = 4
 
 
@@ -58,15 +58,17 @@ def settings(registry: Registry) -> TargetingSettings:
 
 def _rules_for(session: Session, agency_id: int, registry: Registry
                ) -> tuple[tuple[int | None, int], RuleSet]:
-    row = session.execute(select(RuleSetRow.id, RuleSetRow.version).where(
-        RuleSetRow.agency_id == agency_id, RuleSetRow.active.is_(True))).first()
-    key: int | str = row[0] if row is not None else \
+    row = session.execute(select(RuleSetRow.id, RuleSetRow.version, RuleSetRow.created_at)
+                          .where(RuleSetRow.agency_id == agency_id,
+                                 RuleSetRow.active.is_(True))).first()
+    # Ids alone could name another row after a database is recreated: add the save time.
+    key = f"{row[0]}@{row[2].isoformat()}" if row is not None else \
         f"default:{registry.get('targeting/rules').checksum}"
     with _lock:
         cached = _rules.get(key)
     if cached is None:
         text = default_rules_text(registry) if row is None else session.scalar(
-            select(RuleSetRow.text).where(RuleSetRow.id == key))
+            select(RuleSetRow.text).where(RuleSetRow.id == row[0]))
         cached = parse_rules(text or "")
         with _lock:
             _rules[key] = cached
@@ -75,12 +77,14 @@ def _rules_for(session: Session, agency_id: int, registry: Registry
 
 def _model_for(session: Session, agency_id: int
                ) -> tuple[int | None, int | None, Scorer | None, TrainedModel | None]:
-    row = session.execute(select(TargetingModel.id, TargetingModel.version).where(
+    row = session.execute(select(TargetingModel.id, TargetingModel.version,
+                                 TargetingModel.created_at).where(
         TargetingModel.agency_id == agency_id, TargetingModel.active.is_(True))).first()
     if row is None:
         return None, None, None, None
+    key = f"{row[0]}@{row[2].isoformat()}"
     with _lock:
-        cached = _scorers.get(row[0])
+        cached = _scorers.get(key)
     if cached is None:
         payload = session.scalar(select(TargetingModel.payload).where(
             TargetingModel.id == row[0]))
@@ -89,7 +93,7 @@ def _model_for(session: Session, agency_id: int
         with _lock:
             while len(_scorers) >= _MAX_SCORERS:
                 _scorers.pop(next(iter(_scorers)))
-            _scorers[row[0]] = cached
+            _scorers[key] = cached
     return row[0], row[1], cached[0], cached[1]
 
 

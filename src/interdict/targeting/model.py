@@ -18,6 +18,7 @@ database row; ``Scorer`` loads it once and scores frames, single consignments an
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -283,6 +284,10 @@ def train(train: pl.DataFrame, valid: pl.DataFrame, settings: ModelSettings | No
 # Scoring
 
 
+#: Rows from which a frame is predicted on every core.
+BATCH_THREADS_FROM = 20_000
+
+
 class Scorer:
     """Scores and explains with one loaded booster (thread-safe: calls are serialised)."""
 
@@ -317,8 +322,13 @@ class Scorer:
         if features.is_empty():
             return np.zeros(0)
         x = self.matrix(features)
+        # A large frame is one parallel region, split over every core: no repeated thread
+        # barriers, so OpenMP's spin-waiting (the reason training keeps to one thread on a
+        # shared server) costs nothing here. Small frames stay on one thread.
+        threads = (os.cpu_count() or 1) if len(x) >= BATCH_THREADS_FROM else 1
         with self._lock:
-            return np.asarray(self._booster.predict(x, raw_score=True), dtype=np.float64)
+            return np.asarray(self._booster.predict(x, raw_score=True, num_threads=threads),
+                              dtype=np.float64)
 
     def score_frame(self, features: pl.DataFrame) -> FloatArray:
         """Calibrated probabilities of every row of a ``features_batch`` frame."""

@@ -24,17 +24,15 @@ from typing import Any, Protocol
 
 import polars as pl
 
+from interdict.targeting.features import KEY_KINDS
 from interdict.targeting.frames import CONSIGNMENT
 
 #: Columns whose values make history keys.
 KEY_COLUMNS = ("importer", "declarant", "seller", "courier", "hs_code", "origin_country",
                "departure_country", "office")
-#: The key kinds the counter store keeps (the same set as ``features.KEY_KINDS`` without the
-#: global key); pairs are ordered as the store names them.
-HISTORY_KINDS: tuple[str, ...] = KEY_COLUMNS + (
-    "importer|hs_code", "declarant|importer", "seller|importer", "importer|origin_country",
-    "declarant|hs_code", "seller|hs_code", "hs_code|origin_country", "declarant|office",
-)
+#: The key kinds the counter store keeps: the features' keys without the global one. A rule
+#: on any other kind would read "never seen" for every consignment, so it is refused.
+HISTORY_KINDS: tuple[str, ...] = tuple(k for k in KEY_KINDS if k != "all")
 COUNT_METRICS = ("n_declared", "n_labelled", "n_positive", "n_critical", "n_unit")
 HISTORY_METRICS = COUNT_METRICS + ("positive_rate", "days_since_first", "days_since_last")
 

@@ -106,16 +106,13 @@ def score_frame(engines: Engines, frame: pl.DataFrame, prior: History, *, at: dt
     probability: list[float | None] = [None] * n
     contributions: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     modelled = frame["kind"].is_in(list(MODEL_KINDS)).to_numpy()
+    feats = None
     if engines.scorer is not None and modelled.any():
         feats = features.features_batch(frame, engines.settings.features, prior=prior,
                                         labels_known=False)
         probs = engines.scorer.score_frame(feats)
-        top = engines.scorer.explain_frame(feats, top=5)
         for i in (int(j) for j in np.flatnonzero(modelled)):
             probability[i] = float(probs[i])
-            contributions[i] = [{"feature": name, "contribution": round(float(c), 4),
-                                 "value": _jsonable({"v": value})["v"]}
-                                for name, c, value in top[i]]
     evaluated = engines.context.evaluate_frame(frame, prior.to_frame(), at)
     rule_ids: list[list[str]] = evaluated["rule_hits"].to_list()
     by_id = {r.id: r for r in engines.rules.rules}
@@ -126,6 +123,19 @@ def score_frame(engines: Engines, frame: pl.DataFrame, prior: History, *, at: dt
         "score": scores, "forced_lane": forced, "forced_by": evaluated["forced_by"],
         "office": frame["office"], "day": [at.date()] * n}), engines.settings.lanes, seed,
         used=used)
+    # Explanations (TreeSHAP, a few thousand rows a second) only where an officer will look:
+    # consignments sent to an inspection lane or alerted.
+    if feats is not None and engines.scorer is not None:
+        lanes_given = plan["lane"].to_list()
+        threshold = engines.settings.lanes.alert_threshold
+        wanted = [i for i in range(n) if probability[i] is not None
+                  and (lanes_given[i] in ("red", "yellow") or scores[i] >= threshold)]
+        if wanted:
+            top = engines.scorer.explain_frame(feats[wanted], top=5)
+            for i, items in zip(wanted, top, strict=True):
+                contributions[i] = [{"feature": name, "contribution": round(float(c), 4),
+                                     "value": _jsonable({"v": value})["v"]}
+                                    for name, c, value in items]
     out = []
     for i, (lane, reasons, exploration) in enumerate(plan.select(
             "lane", "reasons", "exploration").iter_rows()):
