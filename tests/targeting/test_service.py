@@ -246,3 +246,15 @@ def test_arrival_file_is_scored_in_batch_and_score_does_not_store(client, world,
         alerts = s.scalar(select(func.count()).select_from(Consignment).where(
             Consignment.alert_id.is_not(None)))
     assert alerts == receipt["alerts"]
+
+
+def test_consignment_parties_found_in_the_intelligence_file(client, world):
+    from tests.network.test_store import _import, _lines
+
+    _import(world, _lines({"id": "c9", "schema": "Company",
+                           "properties": {"name": ["Chem Trade BV"]}}))
+    h = world.headers("targeter@a")
+    c = client.post(f"{T}/consignments", headers=h,
+                    json=declaration(importer="Chem Trade BV")).json()
+    found = client.get(f"{T}/consignments/{c['id']}", headers=h).json()
+    assert [(e["role"], e["caption"]) for e in found["in_file"]] == [("importer", "Chem Trade BV")]

@@ -22,21 +22,21 @@ from interdict.audit import api as audit_api
 from interdict.auth import api as auth_api
 from interdict.config import Settings, get_settings
 from interdict.db import migrate
-from interdict.db.engine import make_database
+from interdict.db.engine import WalCheckpointer, make_database
 from interdict.errors import ConfigurationError, InvalidData
 from interdict.logging import configure_logging
 from interdict.network import api as network_api
 from interdict.network import web as network_web
 from interdict.precursors import api as precursors_api
 from interdict.precursors import web as precursors_web
-from interdict.targeting import api as targeting_api
-from interdict.targeting import web as targeting_web
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
 from interdict.spectra import api as spectra_api
 from interdict.spectra import web as spectra_web
 from interdict.substances import api as substances_api
 from interdict.substances import web as substances_web
+from interdict.targeting import api as targeting_api
+from interdict.targeting import web as targeting_web
 from interdict.web import routes as web_routes
 
 DESCRIPTION = """
@@ -81,6 +81,9 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = publisher = None
+        # Storage upkeep, not a job poller: runs even when workers are off.
+        checkpointer = WalCheckpointer(db)
+        checkpointer.start()
         if start_workers and settings.nats_url:
             publisher = JetStreamPublisher(db, url=settings.nats_url,
                                            subject_prefix=settings.nats_subject_prefix)
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
                 worker.stop()
             if publisher is not None:
                 publisher.stop()
+            checkpointer.stop()
             db.dispose()
 
     app = FastAPI(title="Interdict", version=__version__, description=DESCRIPTION,

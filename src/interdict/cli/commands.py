@@ -416,9 +416,9 @@ def register(cli: click.Group) -> None:
     from interdict.network.cli import network
     from interdict.network.cli_records import add_commands
     from interdict.precursors.cli import precursors
-    from interdict.targeting.cli import targeting
     from interdict.spectra.cli import spectra
     from interdict.substances.cli import substances
+    from interdict.targeting.cli import targeting
 
     add_commands(network)
     cli.add_command(substances)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import interdict.network.service as network
 from interdict.alerts import service as alerts
 from interdict.alerts.schemas import AlertClose, AlertCreate, Outcome, Reason, Severity, SubjectRef
 from interdict.audit import service as audit
@@ -329,9 +330,26 @@ def get(session: Session, *, actor: Actor, consignment_id: int) -> Consignment:
     return c
 
 
+def parties_in_file(session: Session, actor: Actor, c: Consignment) -> list[dict[str, Any]]:
+    """Entities of the intelligence file whose name matches a party of the consignment, for
+    an actor who may read the file (the look-up is audited there as a search)."""
+    if not actor.can(Permission.network_read):
+        return []
+    out = []
+    for role, value in (("importer", c.importer), ("declarant", c.declarant),
+                        ("seller", c.seller)):
+        if not value or len(value) < 3:
+            continue
+        for entity in network.search(session, actor=actor, q=value, limit=3):
+            out.append({"role": role, "value": value, "entity_id": entity.id,
+                        "caption": entity.caption, "schema": entity.schema})
+    return out
+
+
 def detail(session: Session, *, actor: Actor, consignment_id: int) -> dict[str, Any]:
     c = get(session, actor=actor, consignment_id=consignment_id)
     out = describe(c)
+    out["in_file"] = parties_in_file(session, actor, c)
     inspection = session.scalar(select(Inspection).where(Inspection.consignment_id == c.id))
     out["inspection"] = None if inspection is None else {
         "result": inspection.result, "critical": inspection.critical,
@@ -354,6 +372,21 @@ def queue(session: Session, *, actor: Actor, after_id: int = 0, limit: int = 100
         return [describe(c) for c in session.scalars(q)]
     q = q.order_by(Consignment.id.desc()).limit(limit)
     return [describe(c) for c in reversed(list(session.scalars(q)))]
+
+
+def today(session: Session, *, actor: Actor) -> dict[str, int]:
+    """Selections made today (UTC) per lane, and alerts raised, for the queue's tiles."""
+    actor.require(Permission.targeting_read)
+    day = utcnow().date()
+    rows = session.execute(select(Consignment.lane, func.count(), func.count(Consignment.alert_id))
+                           .where(Consignment.agency_id == actor.agency_id,
+                                  Consignment.lane_day == day)
+                           .group_by(Consignment.lane)).all()
+    out = {"red": 0, "yellow": 0, "blue": 0, "green": 0, "alerts": 0}
+    for lane, n, alerted in rows:
+        out[str(lane)] = int(n)
+        out["alerts"] += int(alerted)
+    return out
 
 
 def record_inspection(session: Session, *, actor: Actor, consignment_id: int,

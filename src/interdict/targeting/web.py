@@ -28,7 +28,8 @@ def queue_page(request: Request, session: ReadSession, actor: PageActor, lane: s
                ) -> Response:
     items = service.queue(session, actor=actor, limit=200, lane=lane or None)
     return render(request, "targeting_queue.html", actor, items=list(reversed(items)),
-                  lane=lane, last=max((i["id"] for i in items), default=0))
+                  lane=lane, last=max((i["id"] for i in items), default=0),
+                  today=service.today(session, actor=actor))
 
 
 @router.get("/targeting/consignments/{consignment_id}")

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
-
 revision: str = '0005_targeting'
 down_revision: str | None = '0004_precursors'
 branch_labels: str | Sequence[str] | None = None
