@@ -155,9 +155,10 @@ def _check_header(filename: str, header: list[str], columns: tuple[str, ...],
                           f"({', '.join(columns)})", errors=problems)
 
 
-def _jsonl(text: str, filename: str, columns: tuple[str, ...], required: frozenset[str],
-           list_fields: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
-    allowed = set(columns)
+def json_objects(data: bytes | str, filename: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-blank line of a JSON-lines file; a line that is not
+    a JSON object refuses the file, naming the line."""
+    text = _decode(data, filename) if isinstance(data, bytes) else data
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -169,6 +170,13 @@ def _jsonl(text: str, filename: str, columns: tuple[str, ...], required: frozens
         if not isinstance(obj, dict):
             raise FileRejected(f"{filename}: line {number} is not a JSON object",
                                [RowError(number, "(row)", "not a JSON object")])
+        yield number, obj
+
+
+def _jsonl(text: str, filename: str, columns: tuple[str, ...], required: frozenset[str],
+           list_fields: tuple[str, ...]) -> Iterator[tuple[int, list[str]]]:
+    allowed = set(columns)
+    for number, obj in json_objects(text, filename):
         unknown = sorted(set(obj) - allowed)
         missing = sorted(c for c in required if c not in obj)
         if unknown or missing:

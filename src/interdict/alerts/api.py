@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from interdict.alerts import service
 from interdict.alerts.schemas import (
@@ -29,6 +27,7 @@ from interdict.alerts.schemas import (
 )
 from interdict.api.common import ERRORS, Page
 from interdict.api.deps import ActorDep, PagingDep, ReadSession, WriteSession, get_db
+from interdict.api.sse import poll_events
 from interdict.auth.actor import Actor
 from interdict.auth.roles import Permission
 from interdict.db.session import unit_of_work
@@ -66,40 +65,19 @@ def summary(session: ReadSession, actor: ActorDep,
 
 def sse_events(request: Request, actor: Actor, last_id: int | None,
                render: Callable[[AlertRead], str], event: str) -> AsyncIterator[str]:
-    """Poll the alerts table (the source of truth) and push what is new as SSE events.
-
-    Polling the rows, rather than an in-process signal, also catches alerts raised by other
-    processes (CLI imports, other workers). ``Last-Event-ID`` resumes after a reconnect.
-    """
+    """The actor's new alerts as SSE events, rendered by ``render`` (JSON or an HTML row)."""
     db = get_db(request)
-    poll = request.app.state.settings.sse_poll_seconds
 
-    def fetch(after: int) -> list[AlertRead]:
+    def fetch(after: int) -> list[tuple[int, str]]:
         with unit_of_work(db, readonly=True) as session:
-            return service.alerts_after(session, actor=actor, after_id=after)
+            return [(a.id, render(a)) for a in
+                    service.alerts_after(session, actor=actor, after_id=after)]
 
     def newest() -> int:
         with unit_of_work(db, readonly=True) as session:
             return service.latest_alert_id(session, actor=actor)
 
-    async def stream() -> AsyncIterator[str]:
-        after = last_id if last_id is not None else await run_in_threadpool(newest)
-        yield f"retry: 3000\nevent: ready\ndata: {after}\n\n"
-        idle = 0.0
-        while not await request.is_disconnected():
-            alerts = await run_in_threadpool(fetch, after)
-            for alert in alerts:
-                data = "\n".join(f"data: {line}" for line in render(alert).splitlines())
-                yield f"id: {alert.id}\nevent: {event}\n{data}\n\n"
-                after = alert.id
-            if not alerts:
-                idle += poll
-                if idle >= 15:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
-            await asyncio.sleep(poll)
-
-    return stream()
+    return poll_events(request, after=last_id, event=event, fetch=fetch, newest=newest)
 
 
 @router.get("/stream", summary="Live alerts as Server-Sent Events (event: alert)",

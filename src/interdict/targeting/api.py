@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Header, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from interdict.api.common import ERRORS
 from interdict.api.deps import ActorDep, ReadSession, WriteSession, get_db
+from interdict.api.sse import poll_events
 from interdict.auth.actor import Actor
 from interdict.auth.roles import Permission
 from interdict.db.session import unit_of_work
@@ -110,37 +109,21 @@ def drift(request: Request, session: ReadSession, actor: ActorDep) -> dict[str, 
 
 
 def _events(request: Request, actor: Actor, after: int | None) -> AsyncIterator[str]:
-    """New selections as Server-Sent Events, read from the table (the source of truth), so
-    consignments scored by other processes (imports, other workers) appear too."""
+    """New selections as SSE events, read from the table, so that consignments scored by other
+    processes (imports, other workers) appear too."""
     db = get_db(request)
-    poll = request.app.state.settings.sse_poll_seconds
 
-    def fetch(after_id: int) -> list[dict[str, Any]]:
+    def fetch(after_id: int) -> list[tuple[int, str]]:
         with unit_of_work(db, readonly=True) as session:
-            return service.queue(session, actor=actor, after_id=after_id, limit=200)
+            return [(int(c["id"]), json.dumps(c)) for c in
+                    service.queue(session, actor=actor, after_id=after_id, limit=200)]
 
     def newest() -> int:
         with unit_of_work(db, readonly=True) as session:
             latest = service.queue(session, actor=actor, limit=1)
             return int(latest[-1]["id"]) if latest else 0
 
-    async def stream() -> AsyncIterator[str]:
-        last = after if after is not None else await run_in_threadpool(newest)
-        yield f"retry: 3000\nevent: ready\ndata: {last}\n\n"
-        idle = 0.0
-        while not await request.is_disconnected():
-            items = await run_in_threadpool(fetch, last)
-            for item in items:
-                yield f"id: {item['id']}\nevent: consignment\ndata: {json.dumps(item)}\n\n"
-                last = int(item["id"])
-            if not items:
-                idle += poll
-                if idle >= 15:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
-            await asyncio.sleep(poll)
-
-    return stream()
+    return poll_events(request, after=after, event="consignment", fetch=fetch, newest=newest)
 
 
 @router.get("/stream", summary="Live selections as Server-Sent Events (event: consignment)",

@@ -17,7 +17,6 @@ field as the file names it and the reason; the caller refuses the whole file.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,7 @@ import polars as pl
 from pydantic import TypeAdapter, ValidationError
 
 from interdict.errors import FieldError, InvalidData
-from interdict.tabular import FileRejected, RowError, is_jsonl, read_rows
+from interdict.tabular import FileRejected, RowError, is_jsonl, json_objects, read_rows
 from interdict.targeting.frames import CONSIGNMENT, CSV_COLUMNS
 from interdict.targeting.schemas import ConsignmentIn, DeclarationIn, to_row
 
@@ -104,7 +103,7 @@ def parse(data: bytes, filename: str) -> Parsed:
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
     if is_jsonl(filename, data[:64].decode("utf-8", "replace")):
-        items = _jsonl(data, filename)
+        items = json_objects(data, filename)
         csv = False
     else:
         rows = read_rows(data, filename, columns=CSV_HEADER, required=CSV_REQUIRED)
@@ -140,22 +139,3 @@ def parse(data: bytes, filename: str) -> Parsed:
         pl.lit(None, pl.Int64).alias("id")).select(list(CONSIGNMENT))
     return Parsed(frame=frame, details=details, rows=numbers)
 
-
-def _jsonl(data: bytes, filename: str) -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{filename}: not UTF-8 text (byte {exc.start})",
-                          errors=[FieldError("file", f"not UTF-8 at byte {exc.start}")]) from exc
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise FileRejected(f"{filename}: line {number} is not JSON: {exc.msg}",
-                               [RowError(number, "(row)", f"not JSON: {exc.msg}")]) from exc
-        if not isinstance(obj, dict):
-            raise FileRejected(f"{filename}: line {number} is not a JSON object",
-                               [RowError(number, "(row)", "not a JSON object")])
-        yield number, obj

@@ -99,6 +99,7 @@ import yaml
 from pydantic import ValidationError
 
 from interdict.errors import FieldError, InvalidData
+from interdict.targeting.features import Counter
 from interdict.targeting.frames import CONSIGNMENT, COUNTER, KINDS, UTC_TIME
 from interdict.targeting.rules_conditions import (
     AllNode,
@@ -166,19 +167,8 @@ class RuleHit:
                 "detail": self.detail}
 
 
-@dataclass(frozen=True, slots=True)
-class HistoryCounter:
-    """One row of ``frames.COUNTER`` without its key (satisfies ``CounterLike``)."""
-
-    n_declared: int = 0
-    n_labelled: int = 0
-    n_positive: int = 0
-    n_critical: int = 0
-    n_unit: int = 0
-    sum_log_unit: float = 0.0
-    sumsq_log_unit: float = 0.0
-    first_declared_at: datetime | None = None
-    last_declared_at: datetime | None = None
+#: The history counter the rules read (a ``CounterLike``); the store's own type.
+HistoryCounter = Counter
 
 
 def counters_from_frame(frame: pl.DataFrame) -> dict[tuple[str, str], HistoryCounter]:

@@ -257,8 +257,3 @@ class RuleSetIn(Strict):
     text: str = Field(min_length=1, max_length=500_000, description="The rule file (YAML).")
     note: str = Field("", max_length=500)
 
-
-class CapacityIn(Strict):
-    office: str = Field(min_length=1, max_length=32)
-    red: int = Field(ge=0, le=100_000)
-    yellow: int = Field(ge=0, le=100_000)
