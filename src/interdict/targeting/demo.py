@@ -86,8 +86,8 @@ def _flights(now: dt.datetime) -> list[Any]:
                    actual_arrival=now),
         CraftIn(kind="craft", reference="YACHT-NL-0193", declared_at=now, office="IJMUIDEN",
                 vessel_name="Zeemeeuw", vessel_id="244123456", flag="NL", skipper="P. Smit",
-                crew=["R. Smit"], departure_port="Praia", departure_country="CV",
-                route=["CV", "ES"], departed_at=now - 400 * h,
+                crew=["R. Smit"], departure_port="Tanger", departure_country="MA",
+                route=["MA", "ES"], departed_at=now - 400 * h,
                 arrived_at_departure=now - 410 * h),
     ]
 

@@ -42,6 +42,34 @@ class Scored:
                 "contributions": self.contributions}
 
 
+_SUFFIXES = (("_days_first", "days since first seen: {}"), ("_days_last", "days since last seen: {}"),
+             ("_unit_z", "unit value against {} (z)"), ("_rate", "fraud rate of {}"),
+             ("_crit", "critical rate of {}"), ("_nl", "inspections of {}"),
+             ("_n", "declarations of {}"))
+_WORDS = {"hs_code": "HS code", "hs_chapter": "HS chapter", "log_unit_value": "log unit value",
+          "tax_rate": "tax rate (%)",
+          "same_country": "origin = departure", "net_mass_kg": "net mass (kg)"}
+
+
+def feature_label(name: str) -> str:
+    """An analyst's name for a model feature: ``hs_code__origin_country_rate`` reads
+    "fraud rate of HS code × origin country"."""
+    def words(key: str) -> str:
+        return " × ".join(_WORDS.get(part, part.replace("_", " ")) for part in key.split("__"))
+    if name in _WORDS or name in features.CATEGORICAL_COLUMNS or "__" not in name and not any(
+            name.endswith(sfx) for sfx, _ in _SUFFIXES):
+        return words(name)
+    for suffix, template in _SUFFIXES:
+        if name.endswith(suffix):
+            return template.format(words(name[: -len(suffix)]))
+    return words(name)
+
+
+def _contribution(name: str, value: Any, c: float) -> dict[str, Any]:
+    return {"feature": name, "label": feature_label(name), "contribution": round(float(c), 4),
+            "value": _jsonable({"v": value})["v"]}
+
+
 def history_keys(row: Mapping[str, Any], kinds: set[str]) -> list[tuple[str, str]]:
     """The keys the features read plus those the rules' history conditions name."""
     keys = set(features.keys_of(row))
@@ -78,8 +106,7 @@ def score_one(engines: Engines, row: Mapping[str, Any],
     if engines.scorer is not None and row["kind"] in MODEL_KINDS:
         feats = features.features_one(row, counters, engines.settings.features)
         probability = float(engines.scorer.score_one(feats))
-        contributions = [{"feature": name, "contribution": round(float(c), 4),
-                          "value": _jsonable({"v": value})["v"]}
+        contributions = [_contribution(name, value, c)
                          for name, c, value in engines.scorer.explain_one(feats, top=5)]
     hits = engines.context.evaluate(row, counters, at)
     score = rules.combine(probability, [h.weight for h in hits])
@@ -133,9 +160,7 @@ def score_frame(engines: Engines, frame: pl.DataFrame, prior: History, *, at: dt
         if wanted:
             top = engines.scorer.explain_frame(feats[wanted], top=5)
             for i, items in zip(wanted, top, strict=True):
-                contributions[i] = [{"feature": name, "contribution": round(float(c), 4),
-                                     "value": _jsonable({"v": value})["v"]}
-                                    for name, c, value in items]
+                contributions[i] = [_contribution(name, value, c) for name, c, value in items]
     out = []
     for i, (lane, reasons, exploration) in enumerate(plan.select(
             "lane", "reasons", "exploration").iter_rows()):

@@ -5,7 +5,7 @@
     var parts = [];
     (c.rule_hits || []).slice(0, 2).forEach(function (h) { parts.push(h.title); });
     (c.contributions || []).slice(0, 2).forEach(function (x) {
-      parts.push(x.feature + " " + (x.contribution >= 0 ? "+" : "") + x.contribution.toFixed(2));
+      parts.push((x.label || x.feature) + " " + (x.contribution >= 0 ? "+" : "") + x.contribution.toFixed(2));
     });
     if (c.exploration) parts.push("exploration");
     return parts.join(" · ");
@@ -48,9 +48,10 @@
     var items = JSON.parse(data.textContent).slice().reverse();
     echarts.init(el).setOption({
       animation: false,
-      grid: { left: 200, right: 30, top: 10, bottom: 30 },
+      grid: { left: 280, right: 30, top: 10, bottom: 30 },
       xAxis: { type: "value", name: "log-odds" },
-      yAxis: { type: "category", data: items.map(function (x) { return x.feature + " = " + x.value; }) },
+      yAxis: { type: "category", axisLabel: { width: 260, overflow: "truncate" },
+               data: items.map(function (x) { return (x.label || x.feature) + " = " + x.value; }) },
       tooltip: {},
       series: [{ type: "bar", data: items.map(function (x) {
         return { value: x.contribution, itemStyle: { color: x.contribution >= 0 ? "#b42318" : "#1a7f37" } };
