@@ -42,7 +42,8 @@ class Scored:
                 "contributions": self.contributions}
 
 
-_SUFFIXES = (("_days_first", "days since first seen: {}"), ("_days_last", "days since last seen: {}"),
+_SUFFIXES = (("_days_first", "days since first seen: {}"),
+             ("_days_last", "days since last seen: {}"),
              ("_unit_z", "unit value against {} (z)"), ("_rate", "fraud rate of {}"),
              ("_crit", "critical rate of {}"), ("_nl", "inspections of {}"),
              ("_n", "declarations of {}"))
