@@ -126,3 +126,12 @@ def test_browser_sees_a_posted_consignment_arrive_with_its_explanation(live_serv
     page.goto(f"{live_server.url}/targeting/model")
     expect(page.locator("#drift-chart")).to_have_attribute("data-rendered", "1")
     page.screenshot(path=str(tmp_path / "model.png"), full_page=True)
+
+
+def test_model_features_are_named_for_analysts():
+    from interdict.targeting.scoring import feature_label
+
+    assert feature_label("hs_code__origin_country_rate") == "fraud rate of HS code × origin country"
+    assert feature_label("importer_days_last") == "days since last seen: importer"
+    assert feature_label("tax_rate") == "tax rate (%)"
+    assert feature_label("hs_chapter") == "HS chapter"
