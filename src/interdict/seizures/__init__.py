@@ -1,0 +1,2 @@
+"""Seizures and forensic profiling: seizure records, marks and logos, chemical profiles,
+candidate links between seizures."""
