@@ -12,9 +12,9 @@ import hashlib
 import json
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 import interdict.network.service as network
@@ -25,6 +25,7 @@ from interdict.audit.events import AuditAction
 from interdict.auth.actor import Actor
 from interdict.auth.roles import Permission, Role
 from interdict.db.base import utcnow
+from interdict.db.dialect import bulk_insert
 from interdict.errors import Conflict, FieldError, InvalidData, NotFound
 from interdict.reference.registry import Registry
 from interdict.targeting import engines as engines_mod
@@ -270,7 +271,15 @@ def _insert_rows(session: Session, actor: Actor, engines: Engines, frame: Any,
 def _import_history(session: Session, actor: Actor, engines: Engines, frame: Any,
                     details: list[dict[str, Any]], digests: list[str], batch: Batch,
                     now: dt.datetime) -> None:
-    _insert_rows(session, actor, engines, frame, details, digests, batch, now, None)
+    """History rows go in column-wise (COPY on PostgreSQL): no ORM object per row, since
+    nothing is scored or alerted on them. Every column is given, defaults included."""
+    n = frame.height
+    columns: dict[str, Any] = {c: frame[c] if c != "route" else frame[c].to_list()
+                               for c in ROW_FIELDS}
+    columns.update(agency_id=[actor.agency_id] * n, details=details, content_hash=digests,
+                   batch_id=[batch.id] * n, created_at=[now] * n, exploration=[False] * n,
+                   rule_hits=[[]] * n, contributions=[[]] * n, lane_reasons=[[]] * n)
+    bulk_insert(session, cast(Table, Consignment.__table__), columns)
     store.add(session, actor.agency_id,
               store.history_of(frame, engines.settings.features.outcome_delay_days))
 
