@@ -204,8 +204,9 @@ def drift(obj: CliContext) -> None:
                                   registry=_registry(obj))
     recent = report["recent"]
     psi = "-" if report["psi"] is None else f"{report['psi']:.3f}"
+    rate = "-" if recent["hit_rate"] is None else f"{recent['hit_rate']:.2f}"
     obj.emit(report, f"last {report['period_days']} days: {recent['scored']} scored, "
-                     f"{recent['inspected']} inspected, hit rate {recent['hit_rate']}, "
+                     f"{recent['inspected']} inspected, hit rate {rate}, "
                      f"PSI {psi}{' (drifted)' if report['drifted'] else ''}")
 
 
