@@ -78,7 +78,9 @@ class ModelSettings(BaseModel):
     cat_smooth: float = Field(default=10.0, ge=0)
     max_cat_to_onehot: int = Field(default=4, ge=1)
     seed: int = 1
-    num_threads: int = Field(default=2, ge=1)
+    #: One thread: LightGBM's OpenMP threads spin-wait between boosting rounds, and on a
+    #: server whose cores are busy a second thread made training many times slower.
+    num_threads: int = Field(default=1, ge=1)
     #: A category seen fewer times in the training period is coded as unseen.
     min_category_count: int = Field(default=5, ge=1)
     #: Keep the score non-decreasing in every smoothed outcome rate. Without it, rates far
