@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -282,30 +281,6 @@ def test_features_one_of_an_unseen_consignment() -> None:
     seen = {("importer", "NEW"): Counter(n_declared=4, n_labelled=4, n_positive=4)}
     rate = features_one(row, seen, FeatureSettings())["importer_rate"]
     assert isinstance(rate, float) and rate > 0.6
-
-
-def test_features_one_is_fast(before: pl.DataFrame, sample: pl.DataFrame) -> None:
-    history = history_from_frame(before)
-    rows = sample.head(500).to_dicts()
-    settings = FeatureSettings()
-    features_one(rows[0], history, settings)
-    best = math.inf
-    for _ in range(3):
-        start = time.perf_counter()
-        for r in rows:
-            features_one(r, history, settings)
-        best = min(best, (time.perf_counter() - start) / len(rows))
-    assert best < 300e-6, f"{best * 1e6:.0f} µs per consignment"   # ~50 µs when idle
-
-
-def test_features_batch_is_fast(train: pl.DataFrame) -> None:
-    features_batch(train.head(1000))
-    best = math.inf
-    for _ in range(2):
-        start = time.perf_counter()
-        features_batch(train)
-        best = min(best, time.perf_counter() - start)
-    assert train.height / best > 80_000, f"{train.height / best:.0f} rows/s"   # ~350k idle
 
 
 def test_tiny_frames(before: pl.DataFrame, sample: pl.DataFrame) -> None:

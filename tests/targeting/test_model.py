@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -164,17 +163,3 @@ def test_critical_label_and_unlabelled_rows(frames: dict[str, pl.DataFrame]) -> 
     assert model.label == "critical" and model.metrics["auc"] > 0.8
 
 
-def test_scoring_is_fast(model: TrainedModel, valid_features: pl.DataFrame) -> None:
-    scorer = Scorer(model)
-    row = valid_features.row(0, named=True)
-    scorer.score_one(row)
-    best = min(_timed(lambda: scorer.score_one(row)) for _ in range(200))
-    assert best < 1e-3, f"score_one {best * 1e6:.0f} µs"          # ~40 µs when idle
-    best = min(_timed(lambda: scorer.explain_one(row)) for _ in range(20))
-    assert best < 20e-3, f"explain_one {best * 1e3:.1f} ms"        # ~0.4 ms when idle
-
-
-def _timed(call: Any) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start

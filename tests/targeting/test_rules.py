@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -571,13 +570,10 @@ def test_frame_and_row_evaluators_agree_on_real_and_synthetic_rows(agreement_dat
     ctx = rs.context(None)
     cmap = counters_from_frame(counters)
     rows = frame.to_dicts()
-    started = time.perf_counter()
     hits = [ctx.evaluate(r, cmap, AT) for r in rows]
-    per_row = (time.perf_counter() - started) / len(rows)
     assert out["rule_hits"].to_list() == [[h.rule_id for h in hs] for hs in hits]
     assert out["rule_score"].to_list() == [combine(None, [h.weight for h in hs]) for hs in hits]
     assert list(zip(out["forced_lane"], out["forced_by"], strict=True)) == \
         [forced_lane(hs) for hs in hits]
     fired = {rid for ids in out["rule_hits"] for rid in ids}
     assert fired == {r.id for r in rs.rules} - {"office"}     # every rule is exercised
-    assert per_row < 3e-4, f"{per_row * 1e6:.0f} µs per row"
