@@ -28,7 +28,12 @@ $(VENDOR)/.built: node_modules/.installed
 	   $(VENDOR)/
 	touch $@
 
-assets: $(VENDOR)/.built
+# The world map for ECharts (see scripts/world-geojson.cjs for what is done to it).
+$(VENDOR)/world.geo.json: node_modules/.installed scripts/world-geojson.cjs
+	mkdir -p $(VENDOR)
+	node scripts/world-geojson.cjs > $@.tmp && mv $@.tmp $@
+
+assets: $(VENDOR)/.built $(VENDOR)/world.geo.json
 
 install: $(VENV)/.installed assets
 

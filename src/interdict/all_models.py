@@ -11,6 +11,7 @@ import interdict.audit.models  # noqa: F401
 import interdict.auth.models  # noqa: F401
 import interdict.network.models  # noqa: F401
 import interdict.precursors.models  # noqa: F401
+import interdict.seizures.models  # noqa: F401
 import interdict.spectra.models  # noqa: F401
 import interdict.targeting.models  # noqa: F401
 from interdict.db.base import Base

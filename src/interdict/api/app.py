@@ -31,6 +31,8 @@ from interdict.precursors import api as precursors_api
 from interdict.precursors import web as precursors_web
 from interdict.reference import api as reference_api
 from interdict.reference.registry import Registry
+from interdict.seizures import api as seizures_api
+from interdict.seizures import web as seizures_web
 from interdict.spectra import api as spectra_api
 from interdict.spectra import web as spectra_web
 from interdict.substances import api as substances_api
@@ -67,6 +69,9 @@ TAGS = [
     {"name": "targeting", "description": "Risk-based targeting: consignments scored by rule "
                                          "profiles and a learned model on arrival, lanes under "
                                          "capacity, inspection results."},
+    {"name": "seizures", "description": "Seizures and forensic profiling: records, marks and "
+                                        "logos with image search, chemical profiles, links "
+                                        "between seizures, map and dashboard."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -118,13 +123,14 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router, substances_api.router,
                    spectra_api.router, network_api.router, precursors_api.router,
-                   targeting_api.router):
+                   targeting_api.router, seizures_api.router):
         app.include_router(router)
     app.include_router(substances_web.router)
     app.include_router(spectra_web.router)
     app.include_router(network_web.router)
     app.include_router(precursors_web.router)
     app.include_router(targeting_web.router)
+    app.include_router(seizures_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")

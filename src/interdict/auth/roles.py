@@ -51,6 +51,12 @@ class Permission(enum.StrEnum):
     targeting_inspect = "targeting:inspect"
     #: Edit rule profiles, train and activate models.
     targeting_manage = "targeting:manage"
+    #: Read seizures, marks, lab profiles, links, the map and the dashboard.
+    seizures_read = "seizures:read"
+    #: Record seizures, photograph marks and add lab reports; import seizure files.
+    seizures_write = "seizures:write"
+    #: Confirm or reject links between seizures (a confirmed link enters the entity graph).
+    seizures_link = "seizures:link"
 
 
 _OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create,
@@ -62,18 +68,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _OFFICERS | {Permission.audit_read, Permission.webhooks_manage, Permission.share_records,
                      Permission.spectra_manage, Permission.network_write,
                      Permission.precursors_read, Permission.targeting_read,
-                     Permission.targeting_manage}
+                     Permission.targeting_manage, Permission.seizures_read,
+                     Permission.seizures_link}
     ),
     Role.analyst: frozenset(_OFFICERS | {Permission.share_records, Permission.network_write,
-                                         Permission.targeting_read}),
+                                         Permission.targeting_read, Permission.seizures_read,
+                                         Permission.seizures_write, Permission.seizures_link}),
     Role.targeter: frozenset(_OFFICERS | {
         Permission.targeting_read, Permission.targeting_submit, Permission.targeting_inspect,
-        Permission.targeting_manage}),
+        Permission.targeting_manage, Permission.seizures_read, Permission.seizures_write}),
     Role.precursor_officer: frozenset(_OFFICERS | {
         Permission.precursors_read, Permission.precursors_manage, Permission.precursors_submit}),
-    Role.liaison: frozenset(_OFFICERS | {Permission.share_records}),
+    Role.liaison: frozenset(_OFFICERS | {Permission.share_records, Permission.seizures_read}),
     Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create,
-                         Permission.spectra_identify, Permission.spectra_manage}),
+                         Permission.spectra_identify, Permission.spectra_manage,
+                         Permission.seizures_read, Permission.seizures_write}),
     Role.operator: frozenset({Permission.precursors_submit}),
 }
 

@@ -416,6 +416,7 @@ def register(cli: click.Group) -> None:
     from interdict.network.cli import network
     from interdict.network.cli_records import add_commands
     from interdict.precursors.cli import precursors
+    from interdict.seizures.cli import seizures
     from interdict.spectra.cli import spectra
     from interdict.substances.cli import substances
     from interdict.targeting.cli import targeting
@@ -426,6 +427,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(network)
     cli.add_command(precursors)
     cli.add_command(targeting)
+    cli.add_command(seizures)
     for command in (serve, db, demo, agencies, users, tokens, audit_group, reference,
                     alerts_group, webhooks_group):
         cli.add_command(command)

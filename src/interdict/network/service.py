@@ -87,6 +87,22 @@ def import_file(session: Session, *, actor: Actor, registry: Registry, kind: str
     return _audited(session, actor, result, provenance)
 
 
+def import_records(session: Session, *, actor: Actor, registry: Registry, filename: str,
+                   data: bytes, originator: str, source_grade: str, information_grade: str,
+                   handling: str, observed_on: str | None = None, source_record: str = ""
+                   ) -> store.ImportResult:
+    """Import FtM JSON lines written by another domain (seizure parties, confirmed links),
+    with the provenance it states, 4x4 graded. Same rules as a file import: all or
+    nothing, and the same data again is a no-op."""
+    return import_file(session, actor=actor, registry=registry, kind="ftm",
+                       filename=filename, data=data,
+                       provenance=Provenance(originator=originator, scheme="4x4",
+                                             source_grade=source_grade,
+                                             information_grade=information_grade,
+                                             handling=handling, observed_on=observed_on,
+                                             source_record=source_record))
+
+
 def _audited(session: Session, actor: Actor, result: store.ImportResult,
              provenance: Provenance) -> store.ImportResult:
     """Record a new batch in the audit log (a re-import of a known file is not a change)."""
@@ -165,6 +181,16 @@ def entity(session: Session, *, actor: Actor, entity_id: int, purpose: str = "")
             "conflicts": sorted(k for k, vs in grouped.items()
                                 if len({v.value for v in vs}) > 1),
             "links": neighbours(session, actor=actor, entity_id=row.id)["edges"]}
+
+
+def entity_ids(session: Session, *, actor: Actor, ftm_ids: Sequence[str]) -> dict[str, int]:
+    """Ids of the actor's agency's entities by FtM id: other domains keep FtM ids of the
+    entities they wrote and open them by id. Reads no values, so it is not a consultation."""
+    if not ftm_ids:
+        return {}
+    rows = session.execute(select(Entity.ftm_id, Entity.id).where(
+        Entity.agency_id == actor.agency_id, Entity.ftm_id.in_(sorted(set(ftm_ids)))))
+    return {str(f): int(i) for f, i in rows}
 
 
 def consulted(session: Session, *, actor: Actor, what: str, **details: Any) -> None:

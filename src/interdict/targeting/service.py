@@ -339,6 +339,17 @@ def get(session: Session, *, actor: Actor, consignment_id: int) -> Consignment:
     return c
 
 
+def consignment_by_reference(session: Session, *, actor: Actor, reference: str
+                             ) -> int | None:
+    """The id of the agency's consignment with this reference (any kind), for records of
+    other domains (a seizure names the consignment it came from); None when there is none."""
+    if not reference:
+        return None
+    return session.scalar(select(Consignment.id).where(
+        Consignment.agency_id == actor.agency_id, Consignment.reference == reference)
+        .order_by(Consignment.id).limit(1))
+
+
 def parties_in_file(session: Session, actor: Actor, c: Consignment) -> list[dict[str, Any]]:
     """Entities of the intelligence file whose name matches a party of the consignment, for
     an actor who may read the file (the look-up is audited there as a search)."""
