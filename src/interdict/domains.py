@@ -10,6 +10,7 @@ from __future__ import annotations
 import interdict.network.demo  # noqa: F401
 import interdict.precursors.demo  # noqa: F401
 import interdict.precursors.specs  # noqa: F401
+import interdict.seizures.demo  # noqa: F401
 import interdict.spectra.demo  # noqa: F401
 import interdict.substances.demo  # noqa: F401
 import interdict.substances.specs  # noqa: F401

@@ -242,9 +242,9 @@ def test_links_from_marks_and_chemistry_confirmed_into_graph_with_series_alert(
     d = _seizure(client, h, "L-BE", "BE", substance="cocaine")
     for seizure_id, salt in ((a, 1), (b, 2)):
         assert client.post(f"{S}/{seizure_id}/marks", headers=h,
-                           files={"image": ("m.png", _photo(7, salt))}).status_code == 200
+                           files={"image": ("m.png", _photo(9, salt))}).status_code == 200
     assert client.post(f"{S}/{c}/marks", headers=h,
-                       files={"image": ("m.png", _photo(8, 1))}).status_code == 200
+                       files={"image": ("m.png", _photo(10, 1))}).status_code == 200
     # Two seizures of one cocaine batch (generated lab reports) and nothing else.
     batch = [g for g in generate_seizures(3, seizures_per_batch=(2, 2), drugs=("cocaine",),
                                           seed=3, within_sd=0.03, keep_cut_prob=1.0,

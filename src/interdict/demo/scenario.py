@@ -19,7 +19,6 @@ from interdict.alerts.schemas import (
     AlertAssign,
     AlertClose,
     AlertCreate,
-    AlertShare,
     AlertTriage,
     Outcome,
     Reason,
@@ -69,10 +68,6 @@ TEMPLATES: dict[str, list[dict[str, Any]]] = {
          "title": "Phone {phone} seen in seized handset matches a file subject",
          "reasons": [("phone_exact_match", .60, {"phone": "{phone}"}),
                      ("co_occurrence_in_calls", .25, {"calls": "{calls}"})]},
-        {"source": "seizures", "kind": "seizure.link",
-         "title": "Tablet logo in seizure {n} matches earlier seizure pattern",
-         "reasons": [("logo_similarity", .55, {"similarity": "{sim}"}),
-                     ("chemical_profile_distance", .30, {"distance": "{dist}"})]},
     ],
     "BE-LAB": [
         {"source": "spectra", "kind": "identification.controlled",
@@ -181,17 +176,6 @@ def _step_alerts(ctx: DemoContext) -> None:
                 row.closed_at = row.updated_at = row.history[-1].created_at
             n += 1
     ctx.summary["alerts"] = n
-    # The police unit shares its seizure-link alerts with customs: sharing is explicit,
-    # audited as a disclosure and carries a handling code.
-    police = ctx.actors["supervisor@nl-police"]
-    shared = ctx.session.scalars(select(Alert).where(
-        Alert.agency_id == ctx.agencies["NL-POLICE"].id, Alert.source == "seizures")
-        .order_by(Alert.id).limit(4)).all()
-    for alert_row in shared:
-        alerts.share(ctx.session, actor=police, alert_id=alert_row.id, data=AlertShare(
-            agency="NL-CUSTOMS", handling_code="H0",
-            justification="Joint operation on tablet imports via Rotterdam"))
-    ctx.summary["shared alerts"] = len(shared)
 
 
 register_step("platform.agencies_and_users", _step_agencies_and_users, order=0)

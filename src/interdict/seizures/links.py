@@ -44,8 +44,11 @@ from interdict.seizures.models import (
 
 # -- chemical profiles --------------------------------------------------------------------
 
-#: Mark matches scoring below this (not verified) are not proposed as links.
-LINK_MIN_SCORE = 0.5
+#: Geometric inliers a mark match needs to propose a link. Verification at 6 inliers says
+#: "part of the picture is the same design": different stamps sharing a frame or a brand
+#: word in the same type reach that (6-8 inliers on the demo's stamps), while photos of the
+#: same stamp reach 18-45.
+LINK_MIN_INLIERS = 12
 #: Known pairs needed before the agency's own decisions set the chemistry threshold.
 OWN_THRESHOLD_MIN_PAIRS = 20
 
@@ -165,7 +168,7 @@ def find_links(session: Session, *, actor: Actor, progress: Progress | None = No
         fp = marks.MarkFingerprint.from_bytes(m.fingerprint)
         for f in index.search(fp, top=10, allowed=allowed - {m.id}):
             other = marks_seen[f.id]
-            if f.stage == "verified" and f.score >= LINK_MIN_SCORE \
+            if f.stage == "verified" and f.inliers >= LINK_MIN_INLIERS \
                     and other.seizure_id != m.seizure_id:
                 mark_matches.append(linking.MarkMatch(m.seizure_id, other.seizure_id, m.id,
                                                       f.id, f.score, f.inliers))
@@ -327,7 +330,9 @@ def _series_alert(session: Session, actor: Actor, ln: SeizureLink, a: Seizure, b
         score=min(1.0, float(ln.score)), reasons=reasons,
         subjects=[SubjectRef(type=RESOURCE, id=str(s.id), label=s.reference)
                   for s in rows[:100]],
-        dedup_key=f"series:{min(members)}:{len(members)}"))
+        # One alert per series and number of countries: a series reaching a new country is
+        # news; another seizure in a country already seen is not.
+        dedup_key=f"series:{min(members)}:{len(countries)}"))
     return alert.id
 
 
