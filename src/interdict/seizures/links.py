@@ -132,7 +132,7 @@ def chemistry_threshold(session: Session, *, actor: Actor) -> dict[str, Any]:
     else:
         t = reference_threshold()
         basis = "generated reference batches (too few decided links of the agency's own)"
-    return {"method": str(profiles.DEFAULT_METHOD), "value": t.value,
+    return {"method": profiles.DEFAULT_METHOD.name, "value": t.value,
             "false_link_rate": t.false_link_rate, "true_link_rate": t.true_link_rate,
             "linked_pairs": t.n_linked, "unlinked_pairs": t.n_unlinked, "basis": basis,
             "own_linked": len(linked), "own_unlinked": len(unlinked)}

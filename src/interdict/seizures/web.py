@@ -115,9 +115,11 @@ def dashboard_page(request: Request, session: ReadSession, actor: PageActor) -> 
 
 @router.get("/seizures/links")
 def links_page(request: Request, session: ReadSession, actor: PageActor,
-               status: str = "candidate") -> Response:
+               status: str = "candidate", decided: int | None = None) -> Response:
     status = status if status in ("candidate", "confirmed", "rejected", "all") else "candidate"
-    return render(request, "seizures_links.html", actor, status=200, shown=status,
+    done = next((ln for ln in service.list_links(session, actor=actor)
+                 if ln["id"] == decided), None) if decided else None
+    return render(request, "seizures_links.html", actor, status=200, shown=status, done=done,
                   links=service.list_links(session, actor=actor,
                                            status=None if status == "all" else status),
                   threshold=service.chemistry_threshold(session, actor=actor))
@@ -135,8 +137,8 @@ def decide_page(request: Request, session: WriteSession, actor: PageActor, link_
                 back: Annotated[str, Form()] = "") -> Response:
     service.decide_link(session, actor=actor, registry=request.app.state.reference,
                         link_id=link_id, decision=decision, note=note)
-    target = back if back.startswith("/seizures") else "/seizures/links"
-    return RedirectResponse(target, status_code=303)
+    target = back if back.startswith("/seizures/") else "/seizures/links"
+    return RedirectResponse(f"{target}?decided={link_id}", status_code=303)
 
 
 def _marks_page(request: Request, actor: Any, status: int = 200, **extra: Any) -> Response:

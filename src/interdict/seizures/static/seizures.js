@@ -16,6 +16,12 @@
       echarts.registerMap("world", geo);
       var maxKg = Math.max.apply(null, [1].concat(d.points.map(function (p) { return p.kg; })));
       var maxFlow = Math.max.apply(null, [1].concat(d.flows.map(function (f) { return f.count; })));
+      // Open on the seizures and their routes (with a margin), not on the whole world.
+      var lons = [], lats = [];
+      d.points.forEach(function (p) { lons.push(p.lon); lats.push(p.lat); });
+      d.flows.forEach(function (f) { f.coords.forEach(function (c) { lons.push(c[0]); lats.push(c[1]); }); });
+      var bounds = lons.length ? [[Math.max(-180, Math.min.apply(null, lons) - 12), Math.min(85, Math.max.apply(null, lats) + 8)],
+                                  [Math.min(190, Math.max.apply(null, lons) + 12), Math.max(-60, Math.min.apply(null, lats) - 8)]] : null;
       var chart = echarts.init(el);
       chart.setOption({
         animation: false,
@@ -31,7 +37,7 @@
             return p.name || "";
           }
         },
-        geo: { map: "world", roam: true, itemStyle: { areaColor: "#eef1f5", borderColor: "#98a2b3" },
+        geo: { map: "world", roam: true, boundingCoords: bounds, itemStyle: { areaColor: "#eef1f5", borderColor: "#98a2b3" },
                emphasis: { itemStyle: { areaColor: "#dde3ea" }, label: { show: false } } },
         series: [
           { name: "routes", type: "lines", coordinateSystem: "geo", zlevel: 1,
@@ -64,7 +70,7 @@
     if (!el) return;
     echarts.init(el).setOption({
       animation: false, tooltip: {}, grid: { left: 150, right: 20, top: 10, bottom: 30 },
-      xAxis: { type: "value", name: name }, yAxis: { type: "category", data: labels.slice().reverse() },
+      xAxis: { type: "value", name: name, minInterval: 1 }, yAxis: { type: "category", data: labels.slice().reverse() },
       series: [{ type: "bar", data: values.slice().reverse(), itemStyle: { color: "#1c64b4" } }]
     });
     el.dataset.rendered = "1";
@@ -82,7 +88,7 @@
       echarts.init(month).setOption({
         animation: false, tooltip: { trigger: "axis" }, grid: { left: 50, right: 20, top: 10, bottom: 30 },
         xAxis: { type: "category", data: d.by_month.map(function (r) { return r.month; }) },
-        yAxis: { type: "value", name: "seizures" },
+        yAxis: { type: "value", name: "seizures", minInterval: 1 },
         series: [{ type: "bar", data: d.by_month.map(function (r) { return r.seizures; }), itemStyle: { color: "#b42318" } }]
       });
       month.dataset.rendered = "1";
