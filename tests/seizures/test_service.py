@@ -321,3 +321,37 @@ def test_map_and_dashboard(client, world):
     d = client.get(f"{S}/dashboard", headers=h).json()
     assert {r["substance"] for r in d["by_substance"]} >= {"Cocaine", "Cannabis resin"}
     assert {r["country"]: r["seizures"] for r in d["by_country"]} == {"NL": 1, "BE": 1}
+
+
+def test_sharing_under_the_handling_code_lets_a_partner_see_and_search(client, world, db):
+    ha, hb = world.headers("supervisor@a"), world.headers("analyst@b")
+    analyst = world.headers("analyst@a")
+    sid = _seizure(client, analyst, "SH-1", "NL", handling="H2")
+    assert client.post(f"{S}/{sid}/marks", headers=analyst,
+                       files={"image": ("m.png", _photo(9, 1))}).status_code == 200
+    assert client.get(f"{S}/{sid}", headers=hb).status_code == 404
+    r = client.post(f"{S}/{sid}/share", headers=ha, json={"agency": "AG-B",
+                                                          "justification": "joint case"})
+    assert r.status_code == 200, r.text
+    assert r.json()["handling_code"] == "H2"
+    seen = client.get(f"{S}/{sid}", headers=hb).json()
+    assert seen["owner"] == "AG-A" and seen["handling"] == "H2" and seen["shares"] == []
+    assert client.get(f"{S}/{sid}", headers=ha).json()["shares"][0]["agency"] == "AG-B"
+    found = client.post(f"{S}/marks/search", headers=hb,
+                        files={"image": ("q.png", _photo(9, 3))}).json()["results"]
+    assert found[0]["seizure"]["reference"] == "SH-1"
+    # The partner cannot pass it on, add to it or link it; a justification is required.
+    r = client.post(f"{S}/{sid}/share", headers=world.headers("supervisor@b"),
+                    json={"agency": "AG-A", "justification": "x"})
+    assert r.status_code == 404
+    assert client.post(f"{S}/{sid}/marks", headers=hb,
+                       files={"image": ("m.png", _photo(10, 1))}).status_code == 404
+    r = client.post(f"{S}/{sid}/share", headers=ha, json={"agency": "AG-B",
+                                                          "justification": ""})
+    assert r.status_code == 422
+    with unit_of_work(db, readonly=True) as s:
+        from interdict.audit.models import AuditEvent
+        disclosed = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "record.disclosed",
+            AuditEvent.resource_type == "seizures.seizure")).all()
+        assert [(e.recipient, e.justification) for e in disclosed] == [("AG-B", "joint case")]

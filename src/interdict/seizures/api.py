@@ -116,6 +116,19 @@ def detail(session: WriteSession, actor: ActorDep, seizure_id: int) -> dict[str,
     return service.detail(session, actor=actor, seizure_id=seizure_id)
 
 
+class ShareIn(BaseModel):
+    agency: str = Field(min_length=1, max_length=32)
+    justification: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/{seizure_id}/share", summary="Share a seizure with a partner agency under its "
+             "handling code (audited as a disclosure; only the seizing agency shares)")
+def share(session: WriteSession, actor: ActorDep, seizure_id: int, data: ShareIn
+          ) -> dict[str, Any]:
+    return service.share(session, actor=actor, seizure_id=seizure_id, agency=data.agency,
+                         justification=data.justification)
+
+
 @router.get("/{seizure_id}/series", summary="Every seizure linked with this one by confirmed "
             "links, with their countries and marks")
 def series(session: ReadSession, actor: ActorDep, seizure_id: int) -> dict[str, Any]:

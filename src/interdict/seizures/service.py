@@ -22,9 +22,11 @@ import interdict.substances.service as substances
 import interdict.targeting.service as targeting
 from interdict.audit import service as audit
 from interdict.audit.events import AuditAction
+from interdict.auth import service as auth
 from interdict.auth.actor import Actor
+from interdict.auth.models import Agency, RecordShare
 from interdict.auth.roles import Permission
-from interdict.errors import Conflict, InvalidData
+from interdict.errors import Conflict, FieldError, InvalidData
 from interdict.reference.registry import Registry
 from interdict.seizures import entities, records
 from interdict.seizures.access import (
@@ -201,6 +203,9 @@ def detail(session: Session, *, actor: Actor, seizure_id: int) -> dict[str, Any]
         select(ChemicalProfile).where(ChemicalProfile.seizure_id == s.id)
         .order_by(ChemicalProfile.id))]
     out["links"] = links_of(session, actor=actor, seizure_id=s.id)
+    out["shares"] = shares_of(session, s) if s.agency_id == actor.agency_id else []
+    owner = session.get(Agency, s.agency_id)
+    out["owner"] = owner.code if owner is not None else ""
     return out
 
 
@@ -295,6 +300,35 @@ def import_file(session: Session, *, actor: Actor, registry: Registry, data: byt
                  resource_type=RESOURCE, resource_id=f"import:{batch.id}",
                  details={k: receipt[k] for k in ("filename", "created", "unchanged")})
     return {**receipt, "already_imported": False}
+
+
+def share(session: Session, *, actor: Actor, seizure_id: int, agency: str,
+          justification: str) -> dict[str, Any]:
+    """Let a partner agency see one of the agency's seizures (with its lines, parties, marks
+    and lab profiles), under the seizure's own handling code; audited as a disclosure.
+
+    Only the seizing agency shares: a recipient cannot pass the seizure on (that goes
+    through the exchange, which enforces handling codes).
+    """
+    s = get(session, actor=actor, seizure_id=seizure_id)
+    recipient = auth.get_agency(session, code=agency.strip())
+    if recipient.id == actor.agency_id:
+        raise InvalidData("a seizure is shared with another agency",
+                          errors=[FieldError("agency", "that is your own agency")])
+    grant = auth.share_record(session, actor=actor, resource_type=RESOURCE, resource_id=s.id,
+                              owner_agency_id=s.agency_id, recipient=recipient,
+                              handling_code=s.handling, justification=justification)
+    return {"seizure_id": s.id, "agency": recipient.code, "handling_code": grant.handling_code,
+            "shared_at": grant.created_at.isoformat()}
+
+
+def shares_of(session: Session, s: Seizure) -> list[dict[str, Any]]:
+    rows = session.execute(select(RecordShare, Agency.code).join(
+        Agency, Agency.id == RecordShare.agency_id).where(
+        RecordShare.resource_type == RESOURCE, RecordShare.resource_id == str(s.id))
+        .order_by(RecordShare.id)).all()
+    return [{"agency": code, "handling_code": r.handling_code,
+             "shared_at": r.created_at.isoformat()} for r, code in rows]
 
 
 def create(session: Session, *, actor: Actor, registry: Registry, data: Any) -> dict[str, Any]:

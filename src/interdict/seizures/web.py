@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from interdict.api.deps import ReadSession, WriteSession
 from interdict.auth.roles import Permission
-from interdict.errors import Conflict, FieldError, InvalidData
+from interdict.errors import Conflict, FieldError, InvalidData, NotFound
 from interdict.seizures import geo, marks, records, service
 from interdict.tabular import FileRejected
 from interdict.web.nav import NavItem, register_nav
@@ -244,6 +244,22 @@ def add_profile_page(request: Request, session: WriteSession, actor: PageActor,
     except InvalidData as exc:
         return _seizure_error(request, session, actor, seizure_id, exc, "profile")
     return RedirectResponse(f"/seizures/{seizure_id}#profiles", status_code=303)
+
+
+@router.post("/seizures/{seizure_id}/share", dependencies=[Depends(form_csrf)])
+def share_page(request: Request, session: WriteSession, actor: PageActor, seizure_id: int,
+               agency: Annotated[str, Form()], justification: Annotated[str, Form()] = ""
+               ) -> Response:
+    try:
+        service.share(session, actor=actor, seizure_id=seizure_id, agency=agency,
+                      justification=justification)
+    except (InvalidData, NotFound) as exc:
+        problems = _problems(exc) if isinstance(exc, InvalidData) else [exc.detail]
+        return render(request, "seizures_seizure.html", actor, status=422,
+                      s=service.detail(session, actor=actor, seizure_id=seizure_id),
+                      kinds=service.MARK_KINDS, error_where="share",
+                      error="The seizure was not shared.", problems=problems)
+    return RedirectResponse(f"/seizures/{seizure_id}#sharing", status_code=303)
 
 
 @router.get("/seizures/{seizure_id}/series")
