@@ -19,6 +19,7 @@ from typing import Protocol
 from benchmarks import (
     api_throughput,
     entity_resolution,
+    exchange_hitnohit,
     network_analysis,
     precursors_register,
     spectra_identification,
@@ -44,6 +45,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "network_analysis": network_analysis,
     "precursors_register": precursors_register,
     "targeting": targeting,
+    "exchange_hitnohit": exchange_hitnohit,
 }
 
 

@@ -1,0 +1,1 @@
+"""Secure intelligence exchange between agencies: identifier matching and signed envelopes."""
