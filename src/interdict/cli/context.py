@@ -17,6 +17,8 @@ from interdict.auth.actor import Actor
 from interdict.config import Settings
 from interdict.db.engine import Database, make_database
 from interdict.db.session import unit_of_work
+from interdict.errors import InvalidData
+from interdict.tabular import FileRejected
 
 
 @dataclass
@@ -55,6 +57,23 @@ class CliContext:
 def err(message: str) -> None:
     click.echo(message, err=True)
     sys.stderr.flush()
+
+
+def refused(obj: CliContext, exc: InvalidData) -> None:
+    """Report a refused file or input with every error (row, field, reason), and exit with
+    the error's code (2): in JSON, ``{"error", "errors": [...]}`` on stdout."""
+    rows = [e.as_dict() for e in exc.rows] if isinstance(exc, FileRejected) else \
+        [e.as_dict() for e in exc.errors]
+    if obj.json_output:
+        click.echo(json.dumps({"error": exc.detail, "errors": rows}))
+    else:
+        err(f"error: {exc.detail}")
+        for e in rows[:200]:
+            where = f"row {e['row']}: " if "row" in e else ""
+            err(f"  {where}{e['field']}: {e['reason']}")
+        if len(rows) > 200:
+            err(f"  ... and {len(rows) - 200} more")
+    sys.exit(exc.exit_code)
 
 
 pass_ctx = click.make_pass_decorator(CliContext)

@@ -7,17 +7,14 @@ names every problem.
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click
 
-from interdict.cli.context import CliContext, err, pass_ctx
+from interdict.cli.context import CliContext, err, pass_ctx, refused
 from interdict.errors import InvalidData
 from interdict.reference.registry import Registry
 from interdict.seizures import cbp, service
-from interdict.tabular import FileRejected
 
 PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -29,19 +26,6 @@ def seizures() -> None:
 
 def _registry(obj: CliContext) -> Registry:
     return Registry(override=obj.settings.reference_path)
-
-
-def _refused(obj: CliContext, exc: InvalidData) -> None:
-    rows = [e.as_dict() for e in exc.rows] if isinstance(exc, FileRejected) else \
-        [e.as_dict() for e in exc.errors]
-    if obj.json_output:
-        click.echo(json.dumps({"error": exc.detail, "errors": rows}))
-    else:
-        err(f"error: {exc.detail}")
-        for e in rows[:200]:
-            where = f"row {e['row']}: " if "row" in e else ""
-            err(f"  {where}{e['field']}: {e['reason']}")
-    sys.exit(exc.exit_code)
 
 
 @seizures.command("import")
@@ -59,7 +43,7 @@ def import_(obj: CliContext, path: Path) -> None:
                                          filename=path.name,
                                          progress=None if obj.json_output else err)
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     human = (f"{path.name}: already imported (import {result['import_id']})"
              if result["already_imported"] else
@@ -84,7 +68,7 @@ def match_mark(obj: CliContext, image: Path, top: int, kind: str, shape: str) ->
                                           filters=service.MarkFilters(kind=kind, shape=shape),
                                           purpose=f"cli match-mark {image.name}")
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     lines = [f"{image.name}: {result['searched']} mark(s) searched"]
     for i, r in enumerate(result["results"], start=1):
@@ -122,7 +106,7 @@ def import_aggregates(obj: CliContext, path: Path | None) -> None:
                                                rows=rows, source="cbp",
                                                filename=path.name if path else "shipped")
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     obj.emit(result, f"cbp: {result['rows']} monthly rows, {result['events']} events, "
                      f"{result['kg']:,} kg")

@@ -8,16 +8,14 @@ Every command takes ``--json`` (on the root command) for machine output. ``train
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 
-from interdict.cli.context import CliContext, err, pass_ctx
+from interdict.cli.context import CliContext, err, pass_ctx, refused
 from interdict.errors import InvalidData
 from interdict.reference.registry import Registry
-from interdict.tabular import FileRejected
 from interdict.targeting import engines, evaluation, management, records, service
 
 PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -30,22 +28,6 @@ def targeting() -> None:
 
 def _registry(obj: CliContext) -> Registry:
     return Registry(override=obj.settings.reference_path)
-
-
-def _refused(obj: CliContext, exc: InvalidData) -> None:
-    """Report a refused file with every row error, and exit 2."""
-    rows = [e.as_dict() for e in exc.rows] if isinstance(exc, FileRejected) else \
-        [e.as_dict() for e in exc.errors]
-    if obj.json_output:
-        click.echo(json.dumps({"error": exc.detail, "errors": rows}))
-    else:
-        err(f"error: {exc.detail}")
-        for e in rows[:200]:
-            where = f"row {e['row']}: " if "row" in e else ""
-            err(f"  {where}{e['field']}: {e['reason']}")
-        if len(rows) > 200:
-            err(f"  ... and {len(rows) - 200} more")
-    sys.exit(exc.exit_code)
 
 
 def _frame(path: Path) -> records.Parsed:
@@ -69,7 +51,7 @@ def import_(obj: CliContext, path: Path) -> None:
                                          registry=_registry(obj), data=path.read_bytes(),
                                          filename=path.name, progress=progress)
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     human = (f"{path.name}: already imported (batch {result['batch']})"
              if result.get("repeat") else
@@ -91,7 +73,7 @@ def score(obj: CliContext, path: Path) -> None:
                                       registry=_registry(obj), data=path.read_bytes(),
                                       filename=path.name)
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     for row in rows:
         click.echo(json.dumps(row, default=str))
@@ -125,7 +107,7 @@ def train(obj: CliContext, train_path: Path | None, valid_path: Path | None, lab
                                       valid_frame=frames[1], label=label,
                                       activate=not no_activate, progress=progress)
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     result["seconds"] = round(time.perf_counter() - started, 2)
     m = result["metrics"]
@@ -149,7 +131,7 @@ def evaluate(obj: CliContext, train_path: Path, valid_path: Path, test_path: Pat
     try:
         frames = [_frame(p).frame for p in (train_path, valid_path, test_path)]
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     settings = engines.settings(_registry(obj))
     result = evaluation.evaluate(*frames, label=label,
@@ -184,7 +166,7 @@ def rules(obj: CliContext, save_path: Path | None, note: str) -> None:
                 return
             current = management.active_rules(session, actor=actor, registry=_registry(obj))
     except InvalidData as exc:
-        _refused(obj, exc)
+        refused(obj, exc)
         return
     lines = [f"version {current['version']}"
              + (" (shipped default)" if current["shipped_default"] else "")]
