@@ -130,10 +130,13 @@ def test_values_without_one_json_spelling_cannot_be_signed(value):
     assert caught.value.errors[0].field == "envelope"
 
 
-def test_signing_needs_a_key_id():
+def test_signing_needs_a_key_id_and_a_key():
     with pytest.raises(InvalidData) as caught:
         sign(ENVELOPE, KEY.signing_key, "")
     assert caught.value.errors[0].field == "key_id"
+    with pytest.raises(InvalidData) as caught:
+        sign(ENVELOPE, KEY.verify_key[:16], "NL-POL/1")
+    assert caught.value.errors[0].field == "signing_key"
 
 
 def test_keys_fingerprints_and_repr():

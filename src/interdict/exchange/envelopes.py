@@ -152,6 +152,9 @@ def sign(envelope: Mapping[str, Any], signing_key: bytes, key_id: str) -> dict[s
     if not isinstance(envelope, Mapping):
         raise InvalidData("an envelope is a JSON object",
                           errors=[FieldError("envelope", "not an object")])
+    if not isinstance(signing_key, bytes) or len(signing_key) != KEY_BYTES:
+        raise InvalidData("not an Ed25519 signing key",
+                          errors=[FieldError("signing_key", "must be 32 bytes")])
     canonical(envelope)  # refuses what cannot be signed, with the reason
     prepared = _prepare(envelope, "envelope")
     signature = SigningKey(signing_key).sign(_message(prepared, key_id)).signature
@@ -195,7 +198,7 @@ def verify(signed: Any, verify_keys: Mapping[str, bytes]) -> dict[str, Any]:
         raise EnvelopeRejected("bad signature", "signature is not 64 bytes", key_id=key_id)
     try:
         message = _message(_prepare(envelope, "envelope"), key_id)
-    except (ValueError, UnicodeEncodeError) as exc:
+    except (ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise EnvelopeRejected("malformed", str(exc), key_id=key_id) from None
     try:
         VerifyKey(verify_key).verify(message, signature)

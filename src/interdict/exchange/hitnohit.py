@@ -46,7 +46,7 @@ Why the querier, not the holder, does the lookup: if the querier sent its tags t
 holder, the holder, knowing ``k``, could compute ``tag(guess)`` offline for any guess and
 recognise the querier's misses as well as its hits; sending only short tag prefixes would
 still let the holder confirm a guess with high probability. Sending the table costs
-bandwidth (about 100 bytes per held identifier) but keeps (a) exact.
+bandwidth (120 bytes per held identifier with short references) but keeps (a) exact.
 
 Points: PyNaCl does not expose ristretto255, so the group is the prime-order subgroup of
 edwards25519 with libsodium's own checks, which gives the same guarantees for this use:

@@ -60,6 +60,7 @@ import re
 from collections.abc import Callable, Iterable
 
 import phonenumbers
+from Crypto.Hash import keccak
 from rigour.text import ascii_text
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import (
@@ -257,68 +258,10 @@ def _from_5_bits(groups: list[int]) -> bytes | None:
     return bytes(out)
 
 
-_MASK64 = (1 << 64) - 1
-
-
-def _keccak_constants() -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Round constants and rotation offsets of Keccak-f[1600], derived as in FIPS 202 §3.2."""
-    rotations = [0] * 25
-    x, y = 1, 0
-    for t in range(24):
-        rotations[x + 5 * y] = ((t + 1) * (t + 2) // 2) % 64
-        x, y = y, (2 * x + 3 * y) % 5
-    lfsr, bits = 1, []
-    for _ in range(255):  # rc(t) for t = 0..254, the LFSR's period
-        bits.append(lfsr & 1)
-        lfsr <<= 1
-        if lfsr & 0x100:
-            lfsr ^= 0x171
-    rounds = tuple(sum(bits[(j + 7 * i) % 255] << ((1 << j) - 1) for j in range(7))
-                   for i in range(24))
-    return rounds, tuple(rotations)
-
-
-_KECCAK_ROUNDS, _KECCAK_ROTATIONS = _keccak_constants()
-
-
-def _rotl(value: int, shift: int) -> int:
-    return ((value << shift) | (value >> (64 - shift))) & _MASK64 if shift else value
-
-
 def keccak256(data: bytes) -> bytes:
-    """Keccak-256 as Ethereum uses it (original padding, not SHA3-256's).
-
-    Written here because ``hashlib.sha3_256`` pads differently and gives other digests, and
-    EIP-55 checksums are the only use: a few short addresses per file, so pure Python is fast
-    enough and saves a dependency.
-    """
-    rate = 136
-    padding = rate - len(data) % rate
-    message = data + (b"\x81" if padding == 1
-                      else b"\x01" + b"\x00" * (padding - 2) + b"\x80")
-    state = [0] * 25
-    for offset in range(0, len(message), rate):
-        for i in range(rate // 8):
-            start = offset + 8 * i
-            state[i] ^= int.from_bytes(message[start:start + 8], "little")
-        for constant in _KECCAK_ROUNDS:
-            column = [state[x] ^ state[x + 5] ^ state[x + 10] ^ state[x + 15] ^ state[x + 20]
-                      for x in range(5)]
-            for x in range(5):
-                d = column[(x - 1) % 5] ^ _rotl(column[(x + 1) % 5], 1)
-                for y in range(0, 25, 5):
-                    state[x + y] ^= d
-            moved = [0] * 25
-            for x in range(5):
-                for y in range(5):
-                    moved[y + 5 * ((2 * x + 3 * y) % 5)] = _rotl(
-                        state[x + 5 * y], _KECCAK_ROTATIONS[x + 5 * y])
-            for y in range(0, 25, 5):
-                row = moved[y:y + 5]
-                for x in range(5):
-                    state[x + y] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5])
-            state[0] ^= constant
-    return b"".join(lane.to_bytes(8, "little") for lane in state[:4])
+    """Keccak-256 as Ethereum uses it (original padding, not SHA3-256's, so ``hashlib``'s
+    ``sha3_256`` gives other digests): pycryptodome's implementation."""
+    return keccak.new(digest_bits=256, data=data).digest()
 
 
 def _ethereum_wallet(value: str) -> str:
