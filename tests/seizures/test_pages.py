@@ -50,6 +50,20 @@ def test_entry_form_marks_profiles_links_and_series(client, world):
     assert r.status_code == 200 and "Seizure WEB-1" in r.text
     assert "status-controlled" in r.text and "Kees Jansen" in r.text
     seizure_url = str(r.url)
+    # Correcting: the form comes back filled in; the reference cannot change.
+    form = client.get(f"{seizure_url}/edit")
+    assert form.status_code == 200 and 'value="Eindhoven"' in form.text
+    assert 'value="WEB-1" readonly' in form.text and 'value="amphetamine"' in form.text
+    assert 'value="2026-07-01T12:00:00+02:00"' in form.text
+    r = client.post(f"{seizure_url}/edit", data=_form(csrf, place="Tilburg",
+                                                       line1_substance="MDMA",
+                                                       line1_quantity="500",
+                                                       line1_unit="tablets",
+                                                       line1_form="tablet"),
+                    follow_redirects=True)
+    assert r.status_code == 200 and "Tilburg" in r.text and "MDMA" in r.text
+    bad = client.post(f"{seizure_url}/edit", data=_form(csrf, country="ZZ"))
+    assert bad.status_code == 422 and "The correction was not saved" in bad.text
     # A mark photo: thumbnail on the page; a PDF is refused on the page with the reason.
     r = client.post(f"{seizure_url}/marks", data={"csrf_token": csrf, "kind": "stamp",
                                                   "shape": "round"},

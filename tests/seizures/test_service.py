@@ -355,3 +355,42 @@ def test_sharing_under_the_handling_code_lets_a_partner_see_and_search(client, w
             AuditEvent.action == "record.disclosed",
             AuditEvent.resource_type == "seizures.seizure")).all()
         assert [(e.recipient, e.justification) for e in disclosed] == [("AG-B", "joint case")]
+
+
+def test_a_seizure_is_corrected_with_its_old_values_in_the_audit_log(client, world, db):
+    h = world.headers("analyst@a")
+    receipt = _import(client, h).json()
+    sid = receipt["seizure_ids"][0]
+    body = client.get(f"{S}/{sid}", headers=h).json()
+    form = {"reference": "NL-24-001", "seized_at": "2026-03-14T09:30:00+01:00",
+            "country": "NL", "place": "Vlissingen", "latitude": 51.44, "longitude": 3.57,
+            "transport_mode": "sea", "origin": "EC", "transit": ["PA"], "destination": "NL",
+            "handling": "H1", "phones": ["+31 6 1234 5678", "+32 470 99 88 77"],
+            "substances": [{"substance": "cocaine", "quantity": 121, "unit": "kg",
+                            "purity": 82, "form": "brick"}]}
+    r = client.put(f"{S}/{sid}", headers=h, json=form)
+    assert r.status_code == 200 and r.json() == {"id": sid, "changed": True}
+    after = client.get(f"{S}/{sid}", headers=h).json()
+    assert after["place"] == "Vlissingen" and len(after["substances"]) == 1
+    assert {p["identifier"] for p in after["parties"]} == {"+31612345678", "+32470998877"}
+    assert all(p["entity_id"] for p in after["parties"])
+    assert body["place"] == "Rotterdam port"
+    assert client.put(f"{S}/{sid}", headers=h, json=form).json()["changed"] is False
+    r = client.put(f"{S}/{sid}", headers=h, json={**form, "reference": "OTHER"})
+    assert r.status_code == 422 and r.json()["error"]["errors"][0]["field"] == "reference"
+    r = client.put(f"{S}/{sid}", headers=h, json={**form, "latitude": 100})
+    assert r.status_code == 422
+    assert client.put(f"{S}/{sid}", headers=world.headers("analyst@b"),
+                      json=form).status_code == 404
+    with unit_of_work(db, readonly=True) as s:
+        from interdict.audit.models import AuditEvent
+        changes = s.scalars(select(AuditEvent).where(
+            AuditEvent.action == "record.changed",
+            AuditEvent.resource_type == "seizures.seizure")).all()
+        assert len(changes) == 1
+        details = changes[0].details
+        assert details["before"]["place"] == "Rotterdam port"
+        assert "substances" in details["changed"] and "place" in details["changed"]
+    # The file with the old content is now refused for that reference, saying how to correct.
+    r = _import(client, h, GOOD.replace(b"H0,,,,,", b"H0,,,,, "), "old.csv")
+    assert r.status_code == 422 and "correct it on its page" in r.text

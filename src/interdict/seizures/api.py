@@ -28,6 +28,14 @@ def create(request: Request, session: WriteSession, actor: ActorDep,
                           data=data)
 
 
+@router.put("/{seizure_id}", summary="Correct a seizure: the whole nested form again (the "
+            "reference stays); replaced values are kept in the audit log")
+def amend(request: Request, session: WriteSession, actor: ActorDep, seizure_id: int,
+          data: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    return service.amend(session, actor=actor, registry=request.app.state.reference,
+                         seizure_id=seizure_id, data=data)
+
+
 @router.get("", summary="Seizures newest first, by text, substance or country")
 def search(session: ReadSession, actor: ActorDep, q: str = "", substance: str = "",
            country: str = "", limit: Annotated[int, Query(ge=1, le=5000)] = 200

@@ -45,6 +45,9 @@ UNIT_ALIASES = {"gram": "g", "grams": "g", "kilogram": "kg", "kilograms": "kg", 
                 "pieces": "units", "pcs": "units", "tabs": "tablets", "tablet": "tablets"}
 TRANSPORT_MODES = ("air", "sea", "road", "rail", "post", "express", "foot", "unknown")
 PARTY_ROLES = ("persons", "companies", "vehicles", "vessels", "phones")
+#: A party's role by the list it is given in.
+ROLE_OF = {"persons": "person", "companies": "company", "vehicles": "vehicle",
+           "vessels": "vessel", "phones": "phone"}
 HANDLING = ("H0", "H1", "H2", "H3")
 #: The word that records a substance the lab has not identified yet.
 UNIDENTIFIED = "unidentified"
@@ -216,7 +219,7 @@ def party(role: str, text: str) -> Party:
         ident = m.group(1)
     if role == "vehicles" and ident:
         ident = re.sub(r"[\s\-]", "", ident).upper()
-    return Party(role.removesuffix("s").replace("companie", "company"), name, ident)
+    return Party(ROLE_OF[role], name, ident)
 
 
 # -- rows ---------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ Other domains are reached only through their services: substance names are resol
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 import interdict.network.service as network
@@ -34,6 +35,7 @@ from interdict.seizures.access import (
     Progress,
     get,
     lines_of,
+    own,
     summary,
     system_actor,
     visible,
@@ -211,21 +213,33 @@ def detail(session: Session, *, actor: Actor, seizure_id: int) -> dict[str, Any]
 
 # -- recording ----------------------------------------------------------------------------
 
+#: The seizure's own fields, as the record and the table both name them.
+FIELDS = ("seized_at", "offset", "country", "place", "latitude", "longitude", "operation",
+          "transport_mode", "concealment", "packaging", "origin", "transit", "destination",
+          "consignment", "handling", "notes")
+
+
 def _store(session: Session, actor: Actor, r: records.SeizureRecord, import_id: int | None
            ) -> Seizure:
-    s = Seizure(agency_id=actor.agency_id, reference=r.reference, seized_at=r.seized_at,
-                offset=r.offset, country=r.country, place=r.place, latitude=r.latitude,
-                longitude=r.longitude, operation=r.operation, transport_mode=r.transport_mode,
-                concealment=r.concealment, packaging=r.packaging, origin=r.origin,
-                transit=r.transit, destination=r.destination, consignment=r.consignment,
-                consignment_id=targeting.consignment_by_reference(
-                    session, actor=actor, reference=r.consignment),
-                handling=r.handling, notes=r.notes,
+    s = Seizure(agency_id=actor.agency_id, reference=r.reference,
                 ftm_id=entities.seizure_id(actor.agency_code, r.reference),
-                content_hash=r.content_hash(), import_id=import_id,
-                created_by=actor.username)
+                import_id=import_id, created_by=actor.username)
+    _assign(session, actor, s, r)
     session.add(s)
     session.flush()
+    _children(session, s, r)
+    return s
+
+
+def _assign(session: Session, actor: Actor, s: Seizure, r: records.SeizureRecord) -> None:
+    for name in FIELDS:
+        setattr(s, name, getattr(r, name))
+    s.consignment_id = targeting.consignment_by_reference(session, actor=actor,
+                                                          reference=r.consignment)
+    s.content_hash = r.content_hash()
+
+
+def _children(session: Session, s: Seizure, r: records.SeizureRecord) -> None:
     session.add_all(SeizureLine(seizure_id=s.id, substance_input=ln.substance_input,
                                 substance=ln.substance, status=ln.status,
                                 schedules=ln.schedules, quantity=ln.quantity, unit=ln.unit,
@@ -234,7 +248,6 @@ def _store(session: Session, actor: Actor, r: records.SeizureRecord, import_id: 
     session.add_all(SeizureParty(seizure_id=s.id, role=p.role, name=p.name,
                                  identifier=p.identifier, ftm_id=entities.party_id(p))
                     for p in r.parties)
-    return s
 
 
 def _to_graph(session: Session, actor: Actor, registry: Registry,
@@ -274,7 +287,7 @@ def import_file(session: Session, *, actor: Actor, registry: Registry, data: byt
         Seizure.agency_id == actor.agency_id,
         Seizure.reference.in_([r.reference for r in recs])))}
     errors = [RowError(r.rows[0], "reference", f"seizure {r.reference!r} is already recorded "
-                       "with other content; change it on its page")
+                       "with other content; correct it on its page (Edit) or with PUT")
               for r in recs if r.reference in held
               and held[r.reference].content_hash != r.content_hash()]
     if errors:
@@ -331,6 +344,65 @@ def shares_of(session: Session, s: Seizure) -> list[dict[str, Any]]:
              "shared_at": r.created_at.isoformat()} for r, code in rows]
 
 
+def form_values(session: Session, *, actor: Actor, seizure_id: int) -> dict[str, Any]:
+    """The seizure in the nested form that :func:`create` and :func:`amend` take, with its
+    time in the offset it was given."""
+    s = own(session, actor, seizure_id)
+    lines = lines_of(session, [s.id])[s.id]
+    parties = session.scalars(select(SeizureParty).where(SeizureParty.seizure_id == s.id)
+                              .order_by(SeizureParty.id)).all()
+    out: dict[str, Any] = {name: getattr(s, name) for name in FIELDS if name != "offset"}
+    out["seized_at"] = s.seized_at.astimezone(_zone(s.offset)).isoformat()
+    out["reference"] = s.reference
+    for role in records.PARTY_ROLES:
+        kind = records.ROLE_OF[role]
+        out[role] = [p.identifier if kind == "phone" else
+                     (f"{p.name} | {p.identifier}" if p.identifier else p.name)
+                     for p in parties if p.role == kind]
+    out["substances"] = [{"substance": ln.substance_input, "quantity": ln.quantity,
+                          "unit": ln.unit, "purity": ln.purity, "form": ln.form}
+                         for ln in lines]
+    return out
+
+
+def _zone(offset: str) -> dt.timezone:
+    sign = -1 if offset.startswith("-") else 1
+    hours, minutes = (int(x) for x in offset[1:].split(":"))
+    return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
+
+
+def amend(session: Session, *, actor: Actor, registry: Registry, seizure_id: int,
+          data: Any) -> dict[str, Any]:
+    """Correct a seizure: every field, line and party as newly submitted (nested form).
+
+    The reference stays (it names the record in the agency's files and in the entity graph).
+    The values replaced are kept in the audit log. Parties new to the seizure are written to
+    the entity graph; entities of parties removed stay there with their provenance (the
+    graph records what was once reported).
+    """
+    s = own(session, actor, seizure_id)
+    r = records.from_object(data, resolver(registry))
+    if r.reference != s.reference:
+        raise InvalidData("the reference of a recorded seizure does not change", errors=[
+            FieldError("reference", f"is {s.reference!r}; record a new seizure instead")])
+    if r.content_hash() == s.content_hash:
+        return {"id": s.id, "changed": False}
+    before = form_values(session, actor=actor, seizure_id=s.id)
+    _assign(session, actor, s, r)
+    session.execute(delete(SeizureLine).where(SeizureLine.seizure_id == s.id))
+    session.execute(delete(SeizureParty).where(SeizureParty.seizure_id == s.id))
+    _children(session, s, r)
+    session.flush()
+    _to_graph(session, actor, registry, [r], f"seizure-{s.id}-{r.content_hash()[:12]}")
+    after = form_values(session, actor=actor, seizure_id=s.id)
+    changed = sorted(k for k in after if after[k] != before.get(k))
+    audit.record(session, actor=actor, action=AuditAction.record_changed,
+                 resource_type=RESOURCE, resource_id=s.id,
+                 details={"reference": s.reference, "changed": changed,
+                          "before": {k: before[k] for k in changed}})
+    return {"id": s.id, "changed": True}
+
+
 def create(session: Session, *, actor: Actor, registry: Registry, data: Any) -> dict[str, Any]:
     """Record one seizure from its nested form (API, web form)."""
     actor.require(Permission.seizures_write)
@@ -340,7 +412,8 @@ def create(session: Session, *, actor: Actor, registry: Registry, data: Any) -> 
     if held is not None:
         if held.content_hash == r.content_hash():
             return {"id": held.id, "created": False}
-        raise Conflict(f"seizure {r.reference!r} is already recorded with other content")
+        raise Conflict(f"seizure {r.reference!r} is already recorded with other content; "
+                       f"correct it with PUT /api/v1/seizures/{held.id}")
     s = _store(session, actor, r, None)
     _to_graph(session, actor, registry, [r], f"seizure-{s.id}")
     audit.record(session, actor=actor, action=AuditAction.record_created,

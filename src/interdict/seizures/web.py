@@ -61,13 +61,22 @@ async def import_page(request: Request, session: WriteSession, actor: PageActor,
     return _list(request, session, actor, receipt=receipt)
 
 
+def _flat(values: dict[str, Any]) -> dict[str, str]:
+    """A seizure's nested form as the page's fields (lists joined with "; ")."""
+    out = {k: "; ".join(v) if isinstance(v, list) else ("" if v is None else str(v))
+           for k, v in values.items() if k != "substances"}
+    for i, line in enumerate(values["substances"]):
+        out.update({f"line{i}_{k}": "" if v is None else str(v) for k, v in line.items()})
+    return out
+
+
 def _form_object(form: dict[str, str]) -> dict[str, Any]:
     obj: dict[str, Any] = {k: form.get(k, "") for k in records.SEIZURE_COLUMNS}
     for k in records.LIST_FIELDS:
         obj[k] = [v.strip() for v in form.get(k, "").replace("\n", ";").split(";")
                   if v.strip()]
     lines = []
-    for i in range(LINE_SLOTS):
+    for i in range(_slots(form)):
         line = {k: form.get(f"line{i}_{k}", "") for k in records.LINE_COLUMNS}
         if i == 0 or any(v.strip() for v in line.values()):
             lines.append(line)
@@ -81,10 +90,19 @@ def new_page(request: Request, actor: PageActor) -> Response:
     return render(request, "seizures_new.html", actor, form={}, options=_options())
 
 
-def _options() -> dict[str, Any]:
+def _slots(form: dict[str, str]) -> int:
+    """Line rows on the form: three, or one more than the lines already given."""
+    given = [int(k[4:].split("_")[0]) for k in form if k.startswith("line") and "_" in k
+             and k[4:].split("_")[0].isdigit()]
+    return max(LINE_SLOTS, max(given, default=-1) + 2)
+
+
+def _options(form: dict[str, str] | None = None, *, action: str = "/seizures/new"
+             ) -> dict[str, Any]:
     return {"forms": records.FORMS, "units": list(records.UNITS),
             "modes": records.TRANSPORT_MODES, "handling": records.HANDLING,
-            "slots": range(LINE_SLOTS)}
+            "slots": range(_slots(form or {})), "action": action,
+            "editing": action != "/seizures/new"}
 
 
 @router.post("/seizures/new", dependencies=[Depends(form_csrf)])
@@ -96,9 +114,31 @@ async def create_page(request: Request, session: WriteSession, actor: PageActor)
     except (InvalidData, Conflict) as exc:
         problems = _problems(exc) if isinstance(exc, InvalidData) else [exc.detail]
         return render(request, "seizures_new.html", actor, status=422, form=form,
-                      options=_options(), error="The seizure was not recorded.",
+                      options=_options(form), error="The seizure was not recorded.",
                       problems=problems)
     return RedirectResponse(f"/seizures/{made['id']}", status_code=303)
+
+
+@router.get("/seizures/{seizure_id}/edit")
+def edit_page(request: Request, session: ReadSession, actor: PageActor, seizure_id: int
+              ) -> Response:
+    form = _flat(service.form_values(session, actor=actor, seizure_id=seizure_id))
+    return render(request, "seizures_new.html", actor, form=form,
+                  options=_options(form, action=f"/seizures/{seizure_id}/edit"))
+
+
+@router.post("/seizures/{seizure_id}/edit", dependencies=[Depends(form_csrf)])
+async def amend_page(request: Request, session: WriteSession, actor: PageActor,
+                     seizure_id: int) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    try:
+        service.amend(session, actor=actor, registry=request.app.state.reference,
+                      seizure_id=seizure_id, data=_form_object(form))
+    except InvalidData as exc:
+        return render(request, "seizures_new.html", actor, status=422, form=form,
+                      options=_options(form, action=f"/seizures/{seizure_id}/edit"),
+                      error="The correction was not saved.", problems=_problems(exc))
+    return RedirectResponse(f"/seizures/{seizure_id}", status_code=303)
 
 
 @router.get("/seizures/map")
