@@ -9,6 +9,7 @@ from __future__ import annotations
 import interdict.alerts.models  # noqa: F401
 import interdict.audit.models  # noqa: F401
 import interdict.auth.models  # noqa: F401
+import interdict.exchange.models  # noqa: F401
 import interdict.network.models  # noqa: F401
 import interdict.precursors.models  # noqa: F401
 import interdict.seizures.models  # noqa: F401

@@ -24,6 +24,7 @@ from interdict.config import Settings, get_settings
 from interdict.db import migrate
 from interdict.db.engine import WalCheckpointer, make_database
 from interdict.errors import ConfigurationError, InvalidData
+from interdict.exchange import api as exchange_api
 from interdict.logging import configure_logging
 from interdict.network import api as network_api
 from interdict.network import web as network_web
@@ -72,6 +73,9 @@ TAGS = [
     {"name": "seizures", "description": "Seizures and forensic profiling: records, marks and "
                                         "logos with image search, chemical profiles, links "
                                         "between seizures, map and dashboard."},
+    {"name": "exchange", "description": "Secure exchange between agencies: signed messages "
+                                       "with handling codes and grading, attachments, "
+                                       "forwarding under the codes, permission requests."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -123,7 +127,7 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     for router in (alerts_api.router, alerts_api.webhook_router, auth_api.router,
                    audit_api.router, reference_api.router, substances_api.router,
                    spectra_api.router, network_api.router, precursors_api.router,
-                   targeting_api.router, seizures_api.router):
+                   targeting_api.router, seizures_api.router, exchange_api.router):
         app.include_router(router)
     app.include_router(substances_web.router)
     app.include_router(spectra_web.router)

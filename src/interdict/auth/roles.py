@@ -57,6 +57,11 @@ class Permission(enum.StrEnum):
     seizures_write = "seizures:write"
     #: Confirm or reject links between seizures (a confirmed link enters the entity graph).
     seizures_link = "seizures:link"
+    #: Read the agency's exchange messages, threads and permission requests (each read of a
+    #: message is audited).
+    exchange_read = "exchange:read"
+    #: Send, reply, forward (within handling codes), request and grant permissions.
+    exchange_send = "exchange:send"
 
 
 _OFFICERS = {Permission.alerts_read, Permission.alerts_work, Permission.alerts_create,
@@ -69,17 +74,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                      Permission.spectra_manage, Permission.network_write,
                      Permission.precursors_read, Permission.targeting_read,
                      Permission.targeting_manage, Permission.seizures_read,
-                     Permission.seizures_link}
+                     Permission.seizures_link, Permission.exchange_read,
+                     Permission.exchange_send}
     ),
     Role.analyst: frozenset(_OFFICERS | {Permission.share_records, Permission.network_write,
                                          Permission.targeting_read, Permission.seizures_read,
-                                         Permission.seizures_write, Permission.seizures_link}),
+                                         Permission.seizures_write, Permission.seizures_link,
+                                         Permission.exchange_read, Permission.exchange_send}),
     Role.targeter: frozenset(_OFFICERS | {
         Permission.targeting_read, Permission.targeting_submit, Permission.targeting_inspect,
         Permission.targeting_manage, Permission.seizures_read, Permission.seizures_write}),
     Role.precursor_officer: frozenset(_OFFICERS | {
         Permission.precursors_read, Permission.precursors_manage, Permission.precursors_submit}),
-    Role.liaison: frozenset(_OFFICERS | {Permission.share_records, Permission.seizures_read}),
+    Role.liaison: frozenset(_OFFICERS | {Permission.share_records, Permission.seizures_read,
+                                         Permission.exchange_read, Permission.exchange_send}),
     Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create,
                          Permission.spectra_identify, Permission.spectra_manage,
                          Permission.seizures_read, Permission.seizures_write}),

@@ -89,14 +89,14 @@ def import_file(session: Session, *, actor: Actor, registry: Registry, kind: str
 
 def import_records(session: Session, *, actor: Actor, registry: Registry, filename: str,
                    data: bytes, originator: str, source_grade: str, information_grade: str,
-                   handling: str, observed_on: str | None = None, source_record: str = ""
-                   ) -> store.ImportResult:
-    """Import FtM JSON lines written by another domain (seizure parties, confirmed links),
-    with the provenance it states, 4x4 graded. Same rules as a file import: all or
-    nothing, and the same data again is a no-op."""
+                   handling: str, observed_on: str | None = None, source_record: str = "",
+                   scheme: str = "4x4") -> store.ImportResult:
+    """Import FtM JSON lines written by another domain (seizure parties, confirmed links,
+    entities received through the exchange), with the provenance it states. Same rules as
+    a file import: all or nothing, and the same data again is a no-op."""
     return import_file(session, actor=actor, registry=registry, kind="ftm",
                        filename=filename, data=data,
-                       provenance=Provenance(originator=originator, scheme="4x4",
+                       provenance=Provenance(originator=originator, scheme=scheme,
                                              source_grade=source_grade,
                                              information_grade=information_grade,
                                              handling=handling, observed_on=observed_on,
