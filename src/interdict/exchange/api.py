@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from interdict.api.common import ERRORS
@@ -150,3 +150,147 @@ def partner_key(session: WriteSession, actor: ActorDep, data: PartnerKeyIn
                 ) -> dict[str, Any]:
     return service.import_partner_key(session, actor=actor, agency=data.agency,
                                       public_key=data.public_key)
+
+
+class IncidentSubscription(BaseModel):
+    topic: str = Field(min_length=1, max_length=40)
+    country: str = Field("*", max_length=2)
+
+
+class RoomIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    case_reference: str = Field("", max_length=120)
+    members: list[str] = Field(min_length=1, max_length=50)
+
+
+class MemberIn(BaseModel):
+    agency: str = Field(min_length=1, max_length=32)
+
+
+class EntryIn(BaseModel):
+    kind: str = Field(pattern="^(log|evidence|record)$")
+    text: str = Field("", max_length=100_000)
+    attachment: dict[str, Any] | None = None
+    handling: str = Field("H0", max_length=20)
+
+
+class FollowUpIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class FollowUpDecision(BaseModel):
+    approve: bool
+    note: str = Field("", max_length=4000)
+
+
+@router.post("/incidents", summary="Report a precursor or NPS incident; pushed to every "
+             "agency subscribed to its topic and country (feed and alert)")
+def report_incident(request: Request, session: WriteSession, actor: ActorDep,
+                    data: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    return service.report_incident(session, actor=actor,
+                                   registry=request.app.state.reference, data=data)
+
+
+@router.get("/incidents", summary="Incidents pushed to your agency and those it reported")
+def incident_feed(session: ReadSession, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.incident_feed(session, actor=actor)
+
+
+@router.get("/subscriptions", summary="Your agency's incident subscriptions")
+def subscriptions(session: ReadSession, actor: ActorDep) -> list[dict[str, str]]:
+    return service.subscriptions(session, actor=actor)
+
+
+@router.post("/subscriptions", summary="Subscribe to a topic (precursors, nps, fentanyl) for "
+             "a country or `*`")
+def subscribe(session: WriteSession, actor: ActorDep, data: IncidentSubscription
+              ) -> dict[str, Any]:
+    return service.subscribe(session, actor=actor, topic=data.topic, country=data.country)
+
+
+@router.delete("/subscriptions", summary="Unsubscribe", status_code=204)
+def unsubscribe(session: WriteSession, actor: ActorDep, topic: str, country: str = "*"
+                ) -> None:
+    service.unsubscribe(session, actor=actor, topic=topic, country=country)
+
+
+@router.get("/rooms", summary="Operation rooms your agency is a member of")
+def rooms(session: ReadSession, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.rooms(session, actor=actor)
+
+
+@router.post("/rooms", summary="Open an operation room with partner agencies")
+def create_room(session: WriteSession, actor: ActorDep, data: RoomIn) -> dict[str, Any]:
+    return service.create_room(session, actor=actor, name=data.name,
+                               case_reference=data.case_reference, members=data.members)
+
+
+@router.get("/rooms/{room_id}", summary="Members, running log and evidence register")
+def room(session: ReadSession, actor: ActorDep, room_id: int) -> dict[str, Any]:
+    return service.room(session, actor=actor, room_id=room_id)
+
+
+@router.post("/rooms/{room_id}/members", summary="Add a member agency")
+def add_member(session: WriteSession, actor: ActorDep, room_id: int, data: MemberIn
+               ) -> dict[str, Any]:
+    return service.add_room_member(session, actor=actor, room_id=room_id, agency=data.agency)
+
+
+@router.post("/rooms/{room_id}/entries", summary="Add a log entry, evidence item or record; "
+             "mirrored as a signed message to the other members")
+def add_entry(request: Request, session: WriteSession, actor: ActorDep, room_id: int,
+              data: EntryIn) -> dict[str, Any]:
+    return service.add_room_entry(session, actor=actor, registry=request.app.state.reference,
+                                  secret=_secret(request), room_id=room_id, kind=data.kind,
+                                  text=data.text, attachment=data.attachment,
+                                  handling=data.handling)
+
+
+@router.post("/holdings", summary="Publish your agency's holdings for hit/no-hit (CSV or JSON "
+             "lines: kind, value, reference, country); replaces the previous table")
+async def holdings(request: Request, session: WriteSession, actor: ActorDep,
+                   file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    return service.register_holdings(session, actor=actor, secret=_secret(request),
+                                     data=await file.read(),
+                                     filename=file.filename or "holdings.csv")
+
+
+@router.get("/holdings", summary="How many tags your agency publishes and who evaluated how "
+            "many points against them")
+def holdings_summary(session: ReadSession, actor: ActorDep) -> dict[str, Any]:
+    return service.holdings_summary(session, actor=actor)
+
+
+@router.post("/hit-queries", summary="Hit/no-hit: ask every partner about the identifiers "
+             "of a file (kind, value, country); only hits come back")
+async def hit_query(request: Request, session: WriteSession, actor: ActorDep,
+                    file: Annotated[UploadFile, File()],
+                    justification: Annotated[str, Form()]) -> dict[str, Any]:
+    return service.hit_query(session, actor=actor, secret=_secret(request),
+                             data=await file.read(), filename=file.filename or "query.csv",
+                             justification=justification)
+
+
+@router.get("/hits", summary="Hits of your queries and follow-up requests made to you")
+def hits(session: ReadSession, actor: ActorDep) -> dict[str, list[dict[str, Any]]]:
+    return service.hits_for(session, actor=actor)
+
+
+@router.post("/hits/{hit_id}/follow-up", summary="Ask the holding agency for the record")
+def follow_up(session: WriteSession, actor: ActorDep, hit_id: int, data: FollowUpIn
+              ) -> dict[str, Any]:
+    return service.request_follow_up(session, actor=actor, hit_id=hit_id, reason=data.reason)
+
+
+@router.post("/hits/{hit_id}/follow-up/decision", summary="Approve or refuse a follow-up "
+             "(the holding agency)")
+def decide_follow_up(session: WriteSession, actor: ActorDep, hit_id: int,
+                     data: FollowUpDecision) -> dict[str, Any]:
+    return service.decide_follow_up(session, actor=actor, hit_id=hit_id,
+                                    approve=data.approve, note=data.note)
+
+
+@router.get("/audit", summary="Who saw what and why: the exchange's audit entries of your "
+            "agency (supervisors)")
+def audit_events(session: ReadSession, actor: ActorDep) -> list[dict[str, Any]]:
+    return service.audit_events(session, actor=actor)

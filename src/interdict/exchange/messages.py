@@ -88,7 +88,8 @@ def _own_agency(session: Session, actor: Actor) -> Agency:
 
 def send(session: Session, *, actor: Actor, registry: Registry, secret: str,
          data: dict[str, Any], _forwarded: Message | None = None,
-         _copies: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+         _copies: list[dict[str, Any]] | None = None,
+         _thread_id: int | None = None) -> dict[str, Any]:
     """Send a message (``to``, ``subject``, ``body``, ``priority``, ``requested_action``,
     ``legal_basis``, ``handling``, ``grading``, ``attachments``, ``in_reply_to``) as the
     actor's agency: signed, delivered and verified at each recipient, audited as a
@@ -115,7 +116,7 @@ def send(session: Session, *, actor: Actor, registry: Registry, secret: str,
         session, actor=actor, registry=registry, sender=sender,
         requested=data.get("attachments") or [], default_handling=handling)
     thread_id = reply_to.thread_id if reply_to else (
-        _forwarded.thread_id if _forwarded else None)
+        _forwarded.thread_id if _forwarded else _thread_id)
     if thread_id is None:
         thread = Thread(subject=subject, case_reference=_text(
             data, "case_reference", 120, problems))

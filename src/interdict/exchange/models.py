@@ -141,3 +141,147 @@ class Rejection(Base):
     key_id: Mapped[str] = mapped_column(String(64), default="")
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Incident(Base):
+    """A structured incident report (precursor or NPS/fentanyl) broadcast to subscribers."""
+
+    __tablename__ = "exchange_incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # precursor, nps
+    topic: Mapped[str] = mapped_column(String(40), index=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    substance: Mapped[str] = mapped_column(String(300))
+    substance_status: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    handling: Mapped[str] = mapped_column(String(20), default="H0")
+    reported_by: Mapped[str] = mapped_column(String(120))
+    occurred_on: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Subscription(Base):
+    __tablename__ = "exchange_subscriptions"
+    __table_args__ = (UniqueConstraint("agency_id", "topic", "country"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    #: Two-letter country code, or "*" for every country.
+    country: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentDelivery(Base):
+    __tablename__ = "exchange_incident_deliveries"
+    __table_args__ = (UniqueConstraint("incident_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("exchange_incidents.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Room(Base):
+    """An operation room: a shared workspace of a joint investigation."""
+
+    __tablename__ = "exchange_rooms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    case_reference: Mapped[str] = mapped_column(String(120), default="")
+    created_by_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    thread_id: Mapped[int | None] = mapped_column(ForeignKey("exchange_threads.id"),
+                                                  nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoomMember(Base):
+    __tablename__ = "exchange_room_members"
+    __table_args__ = (UniqueConstraint("room_id", "agency_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("exchange_rooms.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RoomEntry(Base):
+    """A log entry, an evidence item or a shared record, mirrored into the message record."""
+
+    __tablename__ = "exchange_room_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("exchange_rooms.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # log, evidence, record
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    author: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[int] = mapped_column(ForeignKey("exchange_messages.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HolderSecret(Base):
+    """An agency's hit/no-hit key (a scalar), sealed like the signing keys; it never leaves."""
+
+    __tablename__ = "exchange_holder_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), unique=True)
+    key_id: Mapped[str] = mapped_column(String(64))
+    sealed_scalar: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Holding(Base):
+    """One published tag of an agency's holdings and its sealed references."""
+
+    __tablename__ = "exchange_holdings"
+    __table_args__ = (UniqueConstraint("agency_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    tag: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HitQuery(Base):
+    __tablename__ = "exchange_hit_queries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    asked_by: Mapped[str] = mapped_column(String(120))
+    justification: Mapped[str] = mapped_column(Text)
+    identifiers: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Evaluation(Base):
+    """Points a holder evaluated for a querier: the holder's log and its rate limit."""
+
+    __tablename__ = "exchange_evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("exchange_hit_queries.id"), index=True)
+    holder_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    querier_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    points: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Hit(Base):
+    __tablename__ = "exchange_hits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("exchange_hit_queries.id"), index=True)
+    holder_agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    reference: Mapped[str] = mapped_column(String(200))
+    follow_up: Mapped[str] = mapped_column(String(10), default="none")
+    follow_up_reason: Mapped[str] = mapped_column(Text, default="")
+    follow_up_note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(120), default="")

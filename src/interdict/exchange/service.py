@@ -15,8 +15,33 @@ from sqlalchemy.orm import Session
 from interdict.auth import service as auth
 from interdict.auth.actor import Actor
 from interdict.auth.roles import Permission
-from interdict.exchange import keys
+from interdict.exchange import audit_view, holdings, incidents, keys
+from interdict.exchange import rooms as room_service
 from interdict.exchange.attachments import import_entity as import_entity
+from interdict.exchange.holdings import (
+    decide_follow_up as decide_follow_up,
+)
+from interdict.exchange.holdings import (
+    hits_for as hits_for,
+)
+from interdict.exchange.holdings import (
+    holdings_summary as holdings_summary,
+)
+from interdict.exchange.holdings import (
+    register_holdings as register_holdings,
+)
+from interdict.exchange.holdings import (
+    request_follow_up as request_follow_up,
+)
+from interdict.exchange.incidents import (
+    subscribe as subscribe,
+)
+from interdict.exchange.incidents import (
+    subscriptions as subscriptions,
+)
+from interdict.exchange.incidents import (
+    unsubscribe as unsubscribe,
+)
 from interdict.exchange.messages import (
     acknowledge as acknowledge,
 )
@@ -50,6 +75,9 @@ from interdict.exchange.messages import (
 from interdict.exchange.messages import (
     thread as thread,
 )
+from interdict.exchange.rooms import (
+    rooms as rooms,
+)
 
 
 def agency_keys(session: Session, *, actor: Actor, agency: str | None = None
@@ -72,3 +100,19 @@ def import_partner_key(session: Session, *, actor: Actor, agency: str, public_ke
     actor.require(Permission.users_manage)
     return {"key_id": keys.import_public(session, auth.get_agency(session, code=agency),
                                          public_key)}
+
+
+
+def audit_events(session: Session, *, actor: Actor, limit: int = 500) -> list[dict[str, Any]]:
+    """The exchange's audit entries of the supervisor's agency: who saw what and why."""
+    return audit_view.events(session, actor=actor, limit=limit)
+
+
+# Names that differ from the implementing module's, for adapters.
+hit_query = holdings.query
+report_incident = incidents.report
+incident_feed = incidents.feed
+add_room_entry = room_service.add_entry
+add_room_member = room_service.add_member
+create_room = room_service.create
+room = room_service.detail

@@ -2,7 +2,7 @@
 
 Revision ID: 0007_exchange
 Revises: 0006_seizures
-Create Date: 2026-11-29 03:52:10.630566
+Create Date: 2026-11-29 03:58:37.253132
 """
 
 from collections.abc import Sequence
@@ -25,6 +25,59 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_threads'))
     )
+    op.create_table('exchange_hit_queries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('asked_by', sa.String(length=120), nullable=False),
+    sa.Column('justification', sa.Text(), nullable=False),
+    sa.Column('identifiers', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_hit_queries_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_hit_queries'))
+    )
+    with op.batch_alter_table('exchange_hit_queries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_hit_queries_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('exchange_holder_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('key_id', sa.String(length=64), nullable=False),
+    sa.Column('sealed_scalar', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_holder_keys_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_holder_keys')),
+    sa.UniqueConstraint('agency_id', name=op.f('uq_exchange_holder_keys_agency_id'))
+    )
+    op.create_table('exchange_holdings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('tag', sa.LargeBinary(), nullable=False),
+    sa.Column('sealed', sa.LargeBinary(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_holdings_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_holdings')),
+    sa.UniqueConstraint('agency_id', 'tag', name=op.f('uq_exchange_holdings_agency_id'))
+    )
+    op.create_table('exchange_incidents',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('substance', sa.String(length=300), nullable=False),
+    sa.Column('substance_status', sa.String(length=16), nullable=False),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('handling', sa.String(length=20), nullable=False),
+    sa.Column('reported_by', sa.String(length=120), nullable=False),
+    sa.Column('occurred_on', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_incidents_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_incidents'))
+    )
+    with op.batch_alter_table('exchange_incidents', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_incidents_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_incidents_country'), ['country'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_incidents_topic'), ['topic'], unique=False)
+
     op.create_table('exchange_keys',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('agency_id', sa.Integer(), nullable=False),
@@ -84,6 +137,30 @@ def upgrade() -> None:
     with op.batch_alter_table('exchange_rejections', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_exchange_rejections_agency_id'), ['agency_id'], unique=False)
 
+    op.create_table('exchange_rooms',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('case_reference', sa.String(length=120), nullable=False),
+    sa.Column('created_by_agency_id', sa.Integer(), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_agency_id'], ['agencies.id'], name=op.f('fk_exchange_rooms_created_by_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['thread_id'], ['exchange_threads.id'], name=op.f('fk_exchange_rooms_thread_id_exchange_threads')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_rooms'))
+    )
+    op.create_table('exchange_subscriptions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_subscriptions_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_subscriptions')),
+    sa.UniqueConstraint('agency_id', 'topic', 'country', name=op.f('uq_exchange_subscriptions_agency_id'))
+    )
+    with op.batch_alter_table('exchange_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_subscriptions_agency_id'), ['agency_id'], unique=False)
+
     op.create_table('exchange_attachments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
@@ -118,6 +195,88 @@ def upgrade() -> None:
     with op.batch_alter_table('exchange_deliveries', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_exchange_deliveries_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_exchange_deliveries_message_id'), ['message_id'], unique=False)
+
+    op.create_table('exchange_evaluations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('query_id', sa.Integer(), nullable=False),
+    sa.Column('holder_agency_id', sa.Integer(), nullable=False),
+    sa.Column('querier_agency_id', sa.Integer(), nullable=False),
+    sa.Column('points', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['holder_agency_id'], ['agencies.id'], name=op.f('fk_exchange_evaluations_holder_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['querier_agency_id'], ['agencies.id'], name=op.f('fk_exchange_evaluations_querier_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['query_id'], ['exchange_hit_queries.id'], name=op.f('fk_exchange_evaluations_query_id_exchange_hit_queries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_evaluations'))
+    )
+    with op.batch_alter_table('exchange_evaluations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_evaluations_holder_agency_id'), ['holder_agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_evaluations_querier_agency_id'), ['querier_agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_evaluations_query_id'), ['query_id'], unique=False)
+
+    op.create_table('exchange_hits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('query_id', sa.Integer(), nullable=False),
+    sa.Column('holder_agency_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('reference', sa.String(length=200), nullable=False),
+    sa.Column('follow_up', sa.String(length=10), nullable=False),
+    sa.Column('follow_up_reason', sa.Text(), nullable=False),
+    sa.Column('follow_up_note', sa.Text(), nullable=False),
+    sa.Column('decided_by', sa.String(length=120), nullable=False),
+    sa.ForeignKeyConstraint(['holder_agency_id'], ['agencies.id'], name=op.f('fk_exchange_hits_holder_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['query_id'], ['exchange_hit_queries.id'], name=op.f('fk_exchange_hits_query_id_exchange_hit_queries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_hits'))
+    )
+    with op.batch_alter_table('exchange_hits', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_hits_holder_agency_id'), ['holder_agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_hits_query_id'), ['query_id'], unique=False)
+
+    op.create_table('exchange_incident_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('incident_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_incident_deliveries_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['incident_id'], ['exchange_incidents.id'], name=op.f('fk_exchange_incident_deliveries_incident_id_exchange_incidents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_incident_deliveries')),
+    sa.UniqueConstraint('incident_id', 'agency_id', name=op.f('uq_exchange_incident_deliveries_incident_id'))
+    )
+    with op.batch_alter_table('exchange_incident_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_incident_deliveries_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_incident_deliveries_incident_id'), ['incident_id'], unique=False)
+
+    op.create_table('exchange_room_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('room_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('author', sa.String(length=120), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_room_entries_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['message_id'], ['exchange_messages.id'], name=op.f('fk_exchange_room_entries_message_id_exchange_messages')),
+    sa.ForeignKeyConstraint(['room_id'], ['exchange_rooms.id'], name=op.f('fk_exchange_room_entries_room_id_exchange_rooms')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_room_entries'))
+    )
+    with op.batch_alter_table('exchange_room_entries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_room_entries_room_id'), ['room_id'], unique=False)
+
+    op.create_table('exchange_room_members',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('room_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('added_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_exchange_room_members_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['room_id'], ['exchange_rooms.id'], name=op.f('fk_exchange_room_members_room_id_exchange_rooms')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_exchange_room_members')),
+    sa.UniqueConstraint('room_id', 'agency_id', name=op.f('uq_exchange_room_members_room_id'))
+    )
+    with op.batch_alter_table('exchange_room_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_exchange_room_members_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_exchange_room_members_room_id'), ['room_id'], unique=False)
 
     op.create_table('exchange_permission_requests',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -156,6 +315,31 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_exchange_permission_requests_message_id'))
 
     op.drop_table('exchange_permission_requests')
+    with op.batch_alter_table('exchange_room_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_room_members_room_id'))
+        batch_op.drop_index(batch_op.f('ix_exchange_room_members_agency_id'))
+
+    op.drop_table('exchange_room_members')
+    with op.batch_alter_table('exchange_room_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_room_entries_room_id'))
+
+    op.drop_table('exchange_room_entries')
+    with op.batch_alter_table('exchange_incident_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_incident_deliveries_incident_id'))
+        batch_op.drop_index(batch_op.f('ix_exchange_incident_deliveries_agency_id'))
+
+    op.drop_table('exchange_incident_deliveries')
+    with op.batch_alter_table('exchange_hits', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_hits_query_id'))
+        batch_op.drop_index(batch_op.f('ix_exchange_hits_holder_agency_id'))
+
+    op.drop_table('exchange_hits')
+    with op.batch_alter_table('exchange_evaluations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_evaluations_query_id'))
+        batch_op.drop_index(batch_op.f('ix_exchange_evaluations_querier_agency_id'))
+        batch_op.drop_index(batch_op.f('ix_exchange_evaluations_holder_agency_id'))
+
+    op.drop_table('exchange_evaluations')
     with op.batch_alter_table('exchange_deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_exchange_deliveries_message_id'))
         batch_op.drop_index(batch_op.f('ix_exchange_deliveries_agency_id'))
@@ -165,6 +349,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_exchange_attachments_message_id'))
 
     op.drop_table('exchange_attachments')
+    with op.batch_alter_table('exchange_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_subscriptions_agency_id'))
+
+    op.drop_table('exchange_subscriptions')
+    op.drop_table('exchange_rooms')
     with op.batch_alter_table('exchange_rejections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_exchange_rejections_agency_id'))
 
@@ -178,5 +367,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_exchange_keys_agency_id'))
 
     op.drop_table('exchange_keys')
+    with op.batch_alter_table('exchange_incidents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_incidents_topic'))
+        batch_op.drop_index(batch_op.f('ix_exchange_incidents_country'))
+        batch_op.drop_index(batch_op.f('ix_exchange_incidents_agency_id'))
+
+    op.drop_table('exchange_incidents')
+    op.drop_table('exchange_holdings')
+    op.drop_table('exchange_holder_keys')
+    with op.batch_alter_table('exchange_hit_queries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_exchange_hit_queries_agency_id'))
+
+    op.drop_table('exchange_hit_queries')
     op.drop_table('exchange_threads')
     # ### end Alembic commands ###
