@@ -413,6 +413,7 @@ def webhooks_retry_dead(obj: CliContext) -> None:
 
 
 def register(cli: click.Group) -> None:
+    from interdict.exchange.cli import exchange
     from interdict.network.cli import network
     from interdict.network.cli_records import add_commands
     from interdict.precursors.cli import precursors
@@ -428,6 +429,7 @@ def register(cli: click.Group) -> None:
     cli.add_command(precursors)
     cli.add_command(targeting)
     cli.add_command(seizures)
+    cli.add_command(exchange)
     for command in (serve, db, demo, agencies, users, tokens, audit_group, reference,
                     alerts_group, webhooks_group):
         cli.add_command(command)
