@@ -7,6 +7,7 @@ module so that every entry point sees the same set.
 
 from __future__ import annotations
 
+import interdict.exchange.demo  # noqa: F401
 import interdict.network.demo  # noqa: F401
 import interdict.precursors.demo  # noqa: F401
 import interdict.precursors.specs  # noqa: F401

@@ -83,9 +83,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
                                          Permission.exchange_read, Permission.exchange_send}),
     Role.targeter: frozenset(_OFFICERS | {
         Permission.targeting_read, Permission.targeting_submit, Permission.targeting_inspect,
-        Permission.targeting_manage, Permission.seizures_read, Permission.seizures_write}),
+        Permission.targeting_manage, Permission.seizures_read, Permission.seizures_write,
+        Permission.exchange_read, Permission.exchange_send}),
     Role.precursor_officer: frozenset(_OFFICERS | {
-        Permission.precursors_read, Permission.precursors_manage, Permission.precursors_submit}),
+        Permission.precursors_read, Permission.precursors_manage, Permission.precursors_submit,
+        Permission.exchange_read, Permission.exchange_send}),
     Role.liaison: frozenset(_OFFICERS | {Permission.share_records, Permission.seizures_read,
                                          Permission.exchange_read, Permission.exchange_send}),
     Role.lab: frozenset({Permission.alerts_read, Permission.alerts_create,

@@ -21,6 +21,8 @@ class DemoContext:
     rng: random.Random
     now: dt.datetime
     password: str
+    #: The platform's secret key: steps that seal keys (the exchange's) seal with it.
+    secret: str = ""
     agencies: dict[str, Agency] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     actors: dict[str, Actor] = field(default_factory=dict)

@@ -199,7 +199,7 @@ def load(session: Session, *, settings: Settings) -> DemoResult:
     if is_loaded(session):
         raise Conflict("the database already has users; the demo loads only into a new one")
     ctx = DemoContext(session=session, rng=random.Random(SEED), now=utcnow(),
-                      password=DEMO_PASSWORD)
+                      password=DEMO_PASSWORD, secret=settings.secret_key)
     for _name, step in steps():
         step(ctx)
         session.flush()
