@@ -209,3 +209,17 @@ def test_attached_entity_is_imported_with_the_originators_provenance(client, wor
     assert client.post(f"{X}/attachments/{item['id']}/import", headers=ha,
                        json={"justification": "x"}).status_code == 404
     assert len(_events(db, "record.created", "exchange.import")) == 1
+
+
+def test_a_seizure_travels_under_its_own_handling_code(client, world):
+    ha, hb = world.headers("analyst@a"), world.headers("analyst@b")
+    r = client.post("/api/v1/seizures", headers=ha, json={
+        "reference": "EX-1", "seized_at": "2026-06-01T10:00:00+00:00", "country": "NL",
+        "handling": "H2", "substances": [{"substance": "cocaine", "quantity": 5,
+                                          "unit": "kg", "form": "brick"}]})
+    sid = r.json()["id"]
+    sent = _send(client, ha, attachments=[{"resource_type": "seizures.seizure",
+                                           "resource_id": sid}]).json()
+    item = client.get(f"{X}/messages/{sent['id']}", headers=hb).json()["attachments"][0]
+    assert item["handling"] == "H2" and item["content"]["reference"] == "EX-1"
+    assert item["onward_sharing"] is False

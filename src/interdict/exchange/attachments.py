@@ -79,7 +79,11 @@ def snapshots(session: Session, *, actor: Actor, registry: Registry, sender: Age
         if size > MAX_ATTACHMENT_BYTES:
             raise InvalidData("attachment too large", errors=[FieldError(
                 field, f"{size:,} bytes; at most {MAX_ATTACHMENT_BYTES:,}")])
-        handling = codes.handling(registry, str(spec.get("handling", default_handling)),
+        # A seizure travels under the seizing agency's own handling code unless the sender
+        # states one; other records under the message's code.
+        own = content.get("handling") if kind == "seizures.seizure" else None
+        handling = codes.handling(registry, str(spec.get("handling") or own
+                                                or default_handling),
                                   f"{field}.handling").code
         items.append({"resource_type": kind, "resource_id": ref, "title": title,
                       "content": json.loads(json.dumps(content, default=str)),
