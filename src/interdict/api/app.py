@@ -25,6 +25,8 @@ from interdict.db import migrate
 from interdict.db.engine import WalCheckpointer, make_database
 from interdict.errors import ConfigurationError, InvalidData
 from interdict.exchange import api as exchange_api
+from interdict.exchange import web as exchange_web
+from interdict.exchange import web_work as exchange_work_web
 from interdict.logging import configure_logging
 from interdict.network import api as network_api
 from interdict.network import web as network_web
@@ -135,6 +137,8 @@ def create_app(settings: Settings | None = None, *, start_workers: bool = True) 
     app.include_router(precursors_web.router)
     app.include_router(targeting_web.router)
     app.include_router(seizures_web.router)
+    app.include_router(exchange_web.router)
+    app.include_router(exchange_work_web.router)
     web_routes.mount(app)
 
     @app.get("/healthz", tags=["operations"], summary="The process is alive")
