@@ -22,6 +22,7 @@ from benchmarks import (
     exchange_hitnohit,
     network_analysis,
     precursors_register,
+    seizures_marks,
     spectra_identification,
     substances_screening,
     targeting,
@@ -45,6 +46,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "network_analysis": network_analysis,
     "precursors_register": precursors_register,
     "targeting": targeting,
+    "seizures_marks": seizures_marks,
     "exchange_hitnohit": exchange_hitnohit,
 }
 
