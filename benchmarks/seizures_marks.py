@@ -50,7 +50,7 @@ def _accuracy(n_classes: int, n_queries: int, seed: int = 0) -> dict[str, float]
 
 
 def run(*, quick: bool) -> list[Figure]:
-    classes, per_class = (60, 2) if quick else (300, 3)
+    classes, per_class = (60, 2) if quick else (150, 2)
     n_marks, pool, n_queries = (5_000, 100, 20) if quick else (100_000, 500, 50)
     acc = _accuracy(classes, per_class)
     params = {"classes": classes, "queries_per_class": per_class,
