@@ -36,7 +36,8 @@ def _accuracy(n_classes: int, n_queries: int, seed: int = 0) -> dict[str, float]
     started = time.perf_counter()
     for k in range(n_classes):
         for q in range(n_queries):
-            fp = marks.fingerprint(marks_eval._photo(k, seed, 100 + q, 1.0))
+            fp = marks.fingerprint(marks_eval._photo(k, seed, 100 + q, 1.0),
+                                  features=marks.QUERY_FEATURES)
             found = [m.id for m in index.search(fp, top=5)]
             engine.append(found.index(k) if k in found else 99)
             sims = index.similarities(fp)

@@ -255,3 +255,43 @@ def test_from_fingerprint_bytes_and_other_vocabulary(
     assert index.similarities(fps[1])[1] > 0.99
     q = queries[classes.index(1)]
     assert index.search(q, top=1)[0].id == 1
+
+
+def test_pose_vote_finds_the_mark_behind_a_larger_false_cluster() -> None:
+    """Texture blobs on one spot that agree on rotation and scale must not hide the mark.
+
+    Twelve matches follow one similarity transform (the mark: turned 90 degrees, scaled 1.5,
+    moved); twenty more share one rotation and scale but all land on a single spot of the
+    candidate (grain or an occluder's edge, many-to-one). Voting on rotation and scale alone
+    picks the twenty, whose fit is degenerate; voting on the place as well finds the mark.
+    """
+    from interdict.seizures.marks import _inliers
+
+    rng = np.random.default_rng(3)
+    src = rng.uniform(100, 400, (12, 2))
+    angle, scale, shift = np.radians(90.0), 1.5, np.array([40.0, -30.0])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    dst = (src - 256) @ rot.T * scale + 256 + shift
+    mark_q = np.column_stack([src, rng.uniform(0, 360, 12), np.full(12, 4.0)])
+    mark_g = np.column_stack([dst, np.mod(mark_q[:, 2] + 90.0, 360), np.full(12, 6.0)])
+    junk_src = rng.uniform(0, 512, (20, 2))
+    junk_q = np.column_stack([junk_src, np.full(20, 10.0), np.full(20, 3.0)])
+    junk_g = np.column_stack([np.tile([300.0, 300.0], (20, 1)), np.full(20, 200.0),
+                              np.full(20, 3.0)])
+    qk = np.vstack([mark_q, junk_q]).astype(np.float32)
+    gk = np.vstack([mark_g, junk_g]).astype(np.float32)
+    assert _inliers(qk, gk) >= 10
+    assert _inliers(junk_q.astype(np.float32), junk_g.astype(np.float32)) < MIN_INLIERS
+
+
+def test_query_features_exceed_stored_and_the_index_keeps_its_cap() -> None:
+    from interdict.seizures.marks import MAX_FEATURES, QUERY_FEATURES
+
+    photo = distort(stamp(11, SEED), np.random.default_rng(5))
+    query = fingerprint(photo, features=QUERY_FEATURES)
+    assert len(query) > MAX_FEATURES
+    index = MarkIndex()
+    index.add(1, query)
+    stored = index.to_arrays()
+    assert int(stored["counts"][0]) == MAX_FEATURES
+    assert index.search(query, top=1)[0].id == 1

@@ -189,7 +189,8 @@ def search_marks(session: Session, *, actor: Actor, data: bytes | None = None,
         fp = marks.MarkFingerprint.from_bytes(seen[mark_id].fingerprint)
     else:
         assert data is not None
-        fp = marks.fingerprint(marks.load_image(data, max_bytes=MAX_IMAGE_BYTES))
+        fp = marks.fingerprint(marks.load_image(data, max_bytes=MAX_IMAGE_BYTES),
+                               features=marks.QUERY_FEATURES)
     flt = filters or MarkFilters()
     allowed = {i for i, m in seen.items() if i != mark_id and flt.admits(m)}
     found = index_cache.get(session).search(fp, top=top, allowed=allowed)

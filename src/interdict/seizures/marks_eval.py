@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from interdict.seizures.marks import (
+    QUERY_FEATURES,
     MarkFingerprint,
     MarkIndex,
     default_vocabulary,
@@ -82,7 +83,7 @@ def evaluate_retrieval(n_classes: int = 1000, queries_per_class: int = 3,
         for q in range(queries_per_class):
             photo = _photo(k, seed, 100 + q, strength, ranges)
             t0 = time.perf_counter()
-            fp = fingerprint(photo)
+            fp = fingerprint(photo, features=QUERY_FEATURES)
             t1 = time.perf_counter()
             found = index.search(fp, top=5, shortlist=shortlist)
             t2 = time.perf_counter()
@@ -150,7 +151,7 @@ def speed_at_scale(n_marks: int = 100_000, n_classes: int = 200, pool: int = 500
     ranks, ms, stage1_ms = [], [], []
     for q in range(n_queries):
         k = q % n_classes
-        fp = fingerprint(_photo(k, seed, 100 + q // n_classes, 1.0))
+        fp = fingerprint(_photo(k, seed, 100 + q // n_classes, 1.0), features=QUERY_FEATURES)
         t1 = time.perf_counter()
         index.similarities(fp)
         t2 = time.perf_counter()
