@@ -290,6 +290,8 @@ def test_query_features_exceed_stored_and_the_index_keeps_its_cap() -> None:
     photo = distort(stamp(11, SEED), np.random.default_rng(5))
     query = fingerprint(photo, features=QUERY_FEATURES)
     assert len(query) > MAX_FEATURES
+    # The shortlist compares like with like: the global descriptor is the stored mark's.
+    assert np.array_equal(query.vector, fingerprint(photo).vector)
     index = MarkIndex()
     index.add(1, query)
     stored = index.to_arrays()

@@ -278,7 +278,7 @@ def test_links_from_marks_and_chemistry_confirmed_into_graph_with_series_alert(
     assert r.json()["status"] == "confirmed" and r.json()["graph"]["links"] == 1
     with unit_of_work(db, readonly=True) as s:
         events = dict(s.execute(select(Entity.caption, Entity.id).where(
-            Entity.schema == "Event")).tuples().all())
+            Entity.schema == "Event")).all())
         link = s.scalar(select(Link).where(Link.source_id == events["Seizure L-ES"],
                                            Link.target_id == events["Seizure L-FR"]))
         assert link is not None and link.schema == "UnknownLink"

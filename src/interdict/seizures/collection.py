@@ -76,7 +76,7 @@ class _IndexCache:
 
     def get(self, session: Session) -> marks.MarkIndex:
         key = str(session.get_bind().engine.url)
-        held = dict(session.execute(select(Mark.id, Mark.checksum)).tuples().all())
+        held = dict(session.execute(select(Mark.id, Mark.checksum)).all())
         with self._lock:
             index, known = self._indexes.get(key, (None, {}))
             if index is None or any(held.get(i) != c for i, c in known.items()):

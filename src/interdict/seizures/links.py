@@ -258,7 +258,7 @@ def links_of(session: Session, *, actor: Actor, seizure_id: int) -> list[dict[st
 
 def _series_members(session: Session, agency_id: int, seizure_id: int) -> list[int]:
     confirmed = session.execute(select(SeizureLink.seizure_a, SeizureLink.seizure_b).where(
-        SeizureLink.agency_id == agency_id, SeizureLink.status == "confirmed")).tuples().all()
+        SeizureLink.agency_id == agency_id, SeizureLink.status == "confirmed")).all()
     roots = linking.series(confirmed)
     root = roots.get(seizure_id)
     return sorted(i for i, r in roots.items() if r == root) if root is not None \

@@ -437,7 +437,8 @@ def fingerprint(image: npt.NDArray[np.uint8], *, vocabulary: Vocabulary | None =
     """Fingerprint of a mark picture (greyscale, or BGR as OpenCV gives it), any size.
 
     ``features`` caps the local features; stored marks keep at most ``MAX_FEATURES`` (the
-    index cuts the rest), but a query may carry more to find hard marks again.
+    index cuts the rest), but a query may carry more to find hard marks again. The global
+    descriptor comes from the ``MAX_FEATURES`` strongest, as a stored mark's (like with like).
     """
     grey = _grey(image)
     if grey.size == 0:
@@ -446,7 +447,8 @@ def fingerprint(image: npt.NDArray[np.uint8], *, vocabulary: Vocabulary | None =
     voc = vocabulary or default_vocabulary()
     h, w = grey.shape
     f = WORK_SIZE / max(h, w)
-    return MarkFingerprint(_quantise_keypoints(kp), desc, _quantise_vector(voc.vlad(desc)),
+    vector = _quantise_vector(voc.vlad(desc[:MAX_FEATURES]))
+    return MarkFingerprint(_quantise_keypoints(kp), desc, vector,
                            voc.digest, max(1, round(w * f)), max(1, round(h * f)))
 
 
@@ -559,10 +561,6 @@ def _inliers(qk: F32, gk: F32, centre: tuple[float, float] = (WORK_SIZE / 2, WOR
     return best
 
 
-def _centre(fp: MarkFingerprint) -> tuple[float, float]:
-    return fp.width / 2.0, fp.height / 2.0
-
-
 def verify(query: MarkFingerprint, other: MarkFingerprint) -> int:
     """Geometric inliers between two fingerprints (0 when they do not show the same mark)."""
     if len(query) < 3 or len(other) < 3:
@@ -572,7 +570,8 @@ def verify(query: MarkFingerprint, other: MarkFingerprint) -> int:
     qi = np.nonzero(ok[0])[0]
     if len(qi) < 3:
         return 0
-    return _inliers(query.keypoints[qi], other.keypoints[best[0, qi]], _centre(query))
+    return _inliers(query.keypoints[qi], other.keypoints[best[0, qi]],
+                    (query.width / 2, query.height / 2))
 
 
 def _rank_key(inliers: int, similarity: float) -> tuple[float, float]:
@@ -727,7 +726,7 @@ class MarkIndex:
         vector = fp.vector
         if fp.vocabulary != self._digest or len(vector) != GLOBAL_DIMS:
             # Made with another vocabulary: the stored local features give the vector again.
-            vector = _quantise_vector(self.vocabulary.vlad(fp.descriptors))
+            vector = _quantise_vector(self.vocabulary.vlad(fp.descriptors[:MAX_FEATURES]))
         return _unit(vector)
 
     def similarities(self, fp: MarkFingerprint) -> F32:
@@ -787,7 +786,7 @@ class MarkIndex:
         query = rootsift(fp.descriptors)
         # Similarities of one block take block x MAX_FEATURES x len(fp) floats: keep ~13 MB.
         step = max(1, _VERIFY_FLOATS // (MAX_FEATURES * len(fp)))
-        centre = _centre(fp)
+        centre = fp.width / 2.0, fp.height / 2.0
         for start in range(0, len(rows), step):
             block = rows[start:start + step]
             counts = self._counts[block].astype(np.int64)
