@@ -104,6 +104,7 @@ def test_compose_read_acknowledge_reply_and_forward_with_permission(client, thre
     assert r.status_code == 200 and f">{SUBJECT}</h1>" in r.text and "Sent to AG-B" in r.text
     message_url = str(r.url).split("?")[0]
     assert 'id="no-onward"' in r.text and 'id="acknowledge"' not in r.text  # the sender
+    assert 'id="case-reference"' in r.text and ">NL-2026-77</a>" in r.text
     outbox = client.get("/exchange/outbox").text
     assert SUBJECT in outbox and "AG-B <small>unacknowledged</small>" in outbox
 
@@ -196,6 +197,7 @@ def test_compose_read_acknowledge_reply_and_forward_with_permission(client, thre
     assert thread_link
     thread = client.get(thread_link.group(1)).text
     assert thread.index(f">{SUBJECT}</a>") < thread.index(f">Re: {SUBJECT}</a>")
+    assert 'id="case-reference">NL-2026-77<' in thread  # the reply stays in the case
 
     # B: the forward goes through now; C receives it from B with A's codes.
     csrf_b = login(client, "analyst@b")

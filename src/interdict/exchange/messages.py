@@ -242,6 +242,12 @@ def visible_message(session: Session, actor: Actor, message_id: int) -> Message:
     return msg
 
 
+def _case(session: Session, msg: Message) -> str:
+    """The case reference, kept on the thread (every reply and forward shares the case)."""
+    thread = session.get(Thread, msg.thread_id)
+    return thread.case_reference if thread is not None else ""
+
+
 def summary(session: Session, msg: Message, actor: Actor) -> dict[str, Any]:
     sender = session.get(Agency, msg.sender_agency_id)
     deliveries = session.execute(select(Delivery, Agency.code).join(
@@ -252,7 +258,8 @@ def summary(session: Session, msg: Message, actor: Actor) -> dict[str, Any]:
             "to": [{"agency": code, "acknowledged_at": d.acknowledged_at.isoformat()
                     if d.acknowledged_at else None, "acknowledged_by": d.acknowledged_by}
                    for d, code in deliveries],
-            "subject": msg.subject, "priority": msg.priority, "handling": msg.handling,
+            "subject": msg.subject, "case_reference": _case(session, msg),
+            "priority": msg.priority, "handling": msg.handling,
             "grading": msg.grading, "in_reply_to": msg.in_reply_to,
             "forwarded_from": msg.forwarded_from, "key_id": msg.key_id,
             "sent_at": msg.created_at.isoformat()}
