@@ -46,8 +46,8 @@ from interdict.seizures.models import (
 
 #: Geometric inliers a mark match needs to propose a link. Verification at 6 inliers says
 #: "part of the picture is the same design": different stamps sharing a frame or a brand
-#: word in the same type reach that (6-8 inliers on the demo's stamps), while photos of the
-#: same stamp reach 18-45.
+#: word in the same type reach that (at most 8 inliers on the demo's stamps), while photos
+#: of the same stamp reach 17-49.
 LINK_MIN_INLIERS = 12
 #: Known pairs needed before the agency's own decisions set the chemistry threshold.
 OWN_THRESHOLD_MIN_PAIRS = 20

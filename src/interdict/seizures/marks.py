@@ -540,7 +540,7 @@ def _inliers(qk: F32, gk: F32, centre: tuple[float, float] = (WORK_SIZE / 2, WOR
     if len(qk) < 3:
         return 0
     keys, owners = _pose_votes(qk, gk, centre)
-    bins, where, votes = np.unique(keys, return_inverse=True, return_counts=True)
+    _, where, votes = np.unique(keys, return_inverse=True, return_counts=True)
     best, tried = 0, 0
     for b in np.argsort(-votes, kind="stable"):
         if votes[b] < 3 or votes[b] <= best or tried == POSE_TRIES:
